@@ -1,0 +1,98 @@
+"""Run one stage on a workload, for N calls or T seconds.
+
+    python -m workshop.run stage1 --seconds 5     # what py-spy records
+    python -m workshop.run --all                  # check every built stage, time it roughly
+
+The workload is built once, outside the timed loop, with the stage's own Polygon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from typing import Any
+
+from workshop import checks, stages
+
+
+def run(
+    stage: stages.Stage,
+    calls: int | None = None,
+    seconds: float | None = None,
+    max_dist: float = 10.0,
+    **workload: Any,
+) -> tuple[int, float]:
+    """Call the stage's entry point ``calls`` times, or until ``seconds`` have passed.
+
+    Returns ``(calls made, seconds spent in the calls)``.
+    """
+    polygons, points = stage.workload(**workload)
+    entry = stage.entry_point()
+    done, spent = 0, 0.0
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    while True:
+        if calls is not None and done >= calls:
+            break
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        start = time.perf_counter()
+        entry(polygons, points, max_dist)
+        spent += time.perf_counter() - start
+        done += 1
+    return done, spent
+
+
+def _summary(workload: dict[str, Any]) -> int:
+    """Check every built stage against the baseline, then time a few calls of each."""
+    rows = []
+    for stage in stages.STAGES:
+        if not stage.is_available():
+            rows.append((stage.name, "not built", "", stage.title))
+            continue
+        pairs = checks.check_stage(stage, **workload)
+        checks.check_stage(stage, workload="distinct")
+        per_call = []
+        for _ in range(5):
+            n, spent = run(stage, seconds=0.2, **workload)
+            per_call.append(spent / n)
+        rows.append(
+            (stage.name, f"{statistics.median(per_call) * 1e3:9.3f} ms", pairs, stage.title)
+        )
+    print(f"{'stage':<13} {'median/call':>12} {'pairs':>5}  what")
+    for name, t, pairs, title in rows:
+        print(f"{name:<13} {t:>12} {pairs!s:>5}  {title}")
+    print("answers checked against the baseline (canonical and distinct-area workloads)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.run", description=__doc__)
+    parser.add_argument("stage", nargs="?", help="stage name: " + ", ".join(stages.BY_NAME))
+    parser.add_argument(
+        "--all", action="store_true", help="check and roughly time every built stage"
+    )
+    parser.add_argument("--calls", type=int, help="number of calls")
+    parser.add_argument("--seconds", type=float, help="run for this long (default 5)")
+    parser.add_argument("--polygons", type=int, default=1000, help="number of polygons")
+    parser.add_argument("--points", type=int, default=100, help="number of points")
+    parser.add_argument("--seed", type=int, default=6, help="workload seed")
+    args = parser.parse_args(argv)
+    workload = {"n_polygons": args.polygons, "n_points": args.points, "seed": args.seed}
+    if args.all:
+        return _summary(workload)
+    if args.stage is None:
+        parser.error("name a stage or pass --all")
+    stage = stages.get(args.stage)
+    if not stage.is_available():
+        print(f"{stage.name}: {stage.module} is not built; run `make build`", file=sys.stderr)
+        return 1
+    seconds = args.seconds if args.seconds is not None or args.calls is not None else 5.0
+    done, spent = run(stage, calls=args.calls, seconds=seconds, **workload)
+    print(f"{stage.name}: {done} calls, {spent / max(done, 1) * 1e3:.3f} ms per call")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

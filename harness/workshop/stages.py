@@ -1,0 +1,85 @@
+"""The one registry of stages. Adding a stage means adding one line here."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # what you type: `make profile-stage1`, `python -m workshop.run stage1`
+    module: str  # the importable module with Polygon, generate_example, main
+    title: str  # one line for tables and flamegraph titles
+    entry: str = "main"  # the function timed and profiled
+    # "identical": the stage keeps numpy's area, so its picks must equal the baseline's.
+    # "argmin": the stage computes the area itself; see workshop.checks.
+    answers: Literal["identical", "argmin"] = "identical"
+    crate: str | None = None  # stages/<crate>/ for the Rust stages
+
+    def is_available(self) -> bool:
+        """Importable here (a Rust stage is available once `make build` built it)."""
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except ModuleNotFoundError:
+            return False
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    def entry_point(self) -> Callable[..., list[tuple[Any, Any]]]:
+        return getattr(self.load(), self.entry)
+
+    def workload(self, **kwargs: Any) -> tuple[list[Any], list[Any]]:
+        """``generate_example(**kwargs)`` built with this stage's Polygon."""
+        return self.load().generate_example(**kwargs)
+
+
+STAGES: list[Stage] = [
+    Stage("stage0", "poly_match", "Stage 0: pure Python + numpy (baseline)"),
+    Stage("vectorized", "poly_match_vectorized", "numpy-vectorized rewrite (no Rust)"),
+    Stage(
+        "stage1",
+        "poly_match_stage1",
+        "Stage 1: find_close_polygons in Rust (getattr)",
+        crate="stage1_getattr",
+    ),
+    Stage(
+        "stage2_alloc",
+        "poly_match_stage2",
+        "Stage 2a: Rust Polygon, center copied per call",
+        entry="main_allocating",
+        crate="stage2_polygon",
+    ),
+    Stage(
+        "stage2",
+        "poly_match_stage2",
+        "Stage 2: Rust Polygon, no allocation in the loop",
+        crate="stage2_polygon",
+    ),
+    Stage(
+        "stage3",
+        "poly_match_stage3",
+        "Stage 3: the whole selector in Rust",
+        answers="argmin",
+        crate="stage3_selector",
+    ),
+]
+
+BY_NAME = {stage.name: stage for stage in STAGES}
+
+
+def get(name: str) -> Stage:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(BY_NAME)
+        raise SystemExit(f"unknown stage {name!r}; known stages: {known}") from None
+
+
+def available() -> list[Stage]:
+    return [stage for stage in STAGES if stage.is_available()]

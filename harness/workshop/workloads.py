@@ -1,0 +1,54 @@
+"""Workloads beyond the canonical one.
+
+The canonical polygons are all one shape translated by integers, so their areas
+differ only by rounding (see ``workshop.checks``). ``distinct_areas`` builds
+polygons whose areas differ clearly, so every stage, whatever its area
+arithmetic, must return exactly the baseline's picks on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import poly_match
+
+
+def canonical(
+    polygon_cls: Callable[..., Any] = poly_match.Polygon, **kwargs: Any
+) -> tuple[list[Any], list[np.ndarray]]:
+    """``poly_match.generate_example`` built with ``polygon_cls``."""
+    return poly_match.generate_example(polygon_cls=polygon_cls, **kwargs)
+
+
+def distinct_areas(
+    polygon_cls: Callable[..., Any] = poly_match.Polygon,
+    n_polygons: int = 400,
+    n_points: int = 200,
+    seed: int = 0,
+    side: float = 200.0,
+) -> tuple[list[Any], list[np.ndarray]]:
+    """Random star-shaped polygons (3 to 12 vertices) with well-separated areas.
+
+    Radii are drawn from a continuous range, so two areas agree to 1e-9 only with
+    negligible probability; the points are random floats, not integers. At this
+    density some points have no polygon within 10, so skipping is exercised too.
+    """
+    rng = np.random.default_rng(seed)
+    polygons = []
+    for _ in range(n_polygons):
+        k = int(rng.integers(3, 13))
+        angles = np.sort(rng.uniform(0.0, 2.0 * np.pi, k))
+        radius = rng.uniform(0.2, 3.0) * rng.uniform(0.7, 1.0, k)
+        cx, cy = rng.uniform(0.0, side, 2)
+        polygons.append(polygon_cls(cx + radius * np.cos(angles), cy + radius * np.sin(angles)))
+    points = [rng.uniform(0.0, side, 2) for _ in range(n_points)]
+    return polygons, points
+
+
+WORKLOADS: dict[str, Callable[..., tuple[list[Any], list[np.ndarray]]]] = {
+    "canonical": canonical,
+    "distinct": distinct_areas,
+}
