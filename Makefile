@@ -53,6 +53,18 @@ setup: $(VENV)/.installed build ## create .venv, install the pinned Python deps,
 .PHONY: build
 build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run after each edit)
 
+# --- benchmarks --------------------------------------------------------------
+
+# The Rust-only floor of stage 3: criterion times the pure-Rust core on the
+# canonical workload, written out by Python so both sides see the same data.
+# Result: target/criterion/stage3/floor_canonical/new/estimates.json (nanoseconds).
+.PHONY: bench-rust
+bench-rust: $(VENV)/.installed ## criterion: the Rust-only floor of stage 3 (no Python in the loop)
+	mkdir -p build
+	$(PY) -m workshop.workloads build/canonical-workload.txt
+	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
+		cargo bench -p stage3_selector --bench floor
+
 # --- checks ------------------------------------------------------------------
 
 # Rust test binaries link libpython (no extension module there): tell the loader where it is.

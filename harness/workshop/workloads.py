@@ -52,3 +52,33 @@ WORKLOADS: dict[str, Callable[..., tuple[list[Any], list[np.ndarray]]]] = {
     "canonical": canonical,
     "distinct": distinct_areas,
 }
+
+
+def write_text(path: str, polygons: list[Any], points: list[np.ndarray]) -> None:
+    """Write a workload as plain text, for the Rust-only benchmark (criterion) to read.
+
+    Format: ``polygons N``, then one line per polygon ``k x1..xk y1..yk``;
+    ``points M``, then one line per point ``x y``. ``repr`` of a float round-trips.
+    """
+    lines = [f"polygons {len(polygons)}"]
+    for poly in polygons:
+        xs, ys = np.asarray(poly.x, dtype=np.float64), np.asarray(poly.y, dtype=np.float64)
+        lines.append(" ".join([str(len(xs)), *map(repr, xs.tolist()), *map(repr, ys.tolist())]))
+    lines.append(f"points {len(points)}")
+    lines.extend(" ".join(map(repr, np.asarray(p, dtype=np.float64).tolist())) for p in points)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="write a workload as text for cargo bench")
+    parser.add_argument("path")
+    parser.add_argument("--polygons", type=int, default=1000)
+    parser.add_argument("--points", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+    write_text(
+        args.path, *canonical(n_polygons=args.polygons, n_points=args.points, seed=args.seed)
+    )
