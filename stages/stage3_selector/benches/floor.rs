@@ -1,0 +1,113 @@
+//! The Rust-only floor of stage 3: what `main` does once the Python objects are
+//! read (build the grid, select for every point), on data already in Rust.
+//!
+//! Run with `make bench-rust`: it writes the canonical workload as text
+//! (`python -m workshop.workloads FILE`) and points POLY_MATCH_WORKLOAD at it,
+//! so Rust and Python time the same polygons and points.
+//! Result: target/criterion/stage3/floor_canonical/new/estimates.json.
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use stage3_selector::geometry;
+use stage3_selector::grid::{Site, select, select_brute_force};
+
+/// The workload file (format: `workshop.workloads.write_text`), as sites and points.
+fn load_workload() -> (Vec<Site>, Vec<[f64; 2]>) {
+    let Ok(path) = std::env::var("POLY_MATCH_WORKLOAD") else {
+        eprintln!(
+            "POLY_MATCH_WORKLOAD is not set: run `make bench-rust`, or set it to a file \
+             written by `python -m workshop.workloads FILE`"
+        );
+        std::process::exit(2);
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| fail(&path, &err.to_string()));
+    parse(&text).unwrap_or_else(|err| fail(&path, &err))
+}
+
+fn fail(path: &str, why: &str) -> ! {
+    eprintln!("cannot read the workload {path}: {why}");
+    std::process::exit(2);
+}
+
+fn parse(text: &str) -> Result<(Vec<Site>, Vec<[f64; 2]>), String> {
+    let mut lines = text.lines();
+    let n_polygons = header(lines.next(), "polygons")?;
+    let mut sites = Vec::with_capacity(n_polygons);
+    for line in lines.by_ref().take(n_polygons) {
+        let values = numbers(line)?;
+        let k = *values.first().ok_or("empty polygon line")? as usize;
+        if values.len() != 1 + 2 * k {
+            return Err(format!(
+                "a polygon line with k={k} must hold 2k coordinates"
+            ));
+        }
+        let (x, y) = values[1..].split_at(k);
+        sites.push(Site {
+            center: geometry::center(x, y),
+            area: geometry::area(x, y),
+        });
+    }
+    let n_points = header(lines.next(), "points")?;
+    let points = lines
+        .take(n_points)
+        .map(|line| match numbers(line)?[..] {
+            [x, y] => Ok([x, y]),
+            _ => Err(format!("a point line must hold 2 numbers: {line:?}")),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if sites.len() != n_polygons || points.len() != n_points {
+        return Err("the file ends early".to_owned());
+    }
+    Ok((sites, points))
+}
+
+/// `N` from a line `name N`.
+fn header(line: Option<&str>, name: &str) -> Result<usize, String> {
+    let line = line.unwrap_or_default();
+    match line.split_once(' ') {
+        Some((word, n)) if word == name => n.trim().parse().map_err(|e| format!("{line}: {e}")),
+        _ => Err(format!("expected `{name} N`, got {line:?}")),
+    }
+}
+
+fn numbers(line: &str) -> Result<Vec<f64>, String> {
+    line.split_whitespace()
+        .map(|v| v.parse().map_err(|e| format!("{v}: {e}")))
+        .collect()
+}
+
+fn floor(c: &mut Criterion) {
+    let (sites, points) = load_workload();
+    let picks = select(&sites, &points, 10.0);
+    assert_eq!(
+        picks,
+        select_brute_force(&sites, &points, 10.0),
+        "grid != brute force"
+    );
+    eprintln!(
+        "{} polygons, {} points, {} picks",
+        sites.len(),
+        points.len(),
+        picks.len()
+    );
+
+    let mut group = c.benchmark_group("stage3");
+    group.bench_function("floor_canonical", |b| {
+        b.iter(|| select(black_box(&sites), black_box(&points), black_box(10.0)))
+    });
+    group.bench_function("brute_force_canonical", |b| {
+        b.iter(|| select_brute_force(black_box(&sites), black_box(&points), black_box(10.0)))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Short runs: `make bench` should stay quick; the medians are stable enough.
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = floor
+}
+criterion_main!(benches);
