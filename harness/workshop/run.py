@@ -44,11 +44,31 @@ def run(
     return done, spent
 
 
+def not_built(stage: stages.Stage) -> str | None:
+    """Why ``stage`` cannot run yet, or None when it can.
+
+    A stage is "not built" when its module is not importable, or when it is still
+    a skeleton: importable, but without ``Polygon``, ``generate_example`` or its entry.
+    """
+    if not stage.is_available():
+        return f"{stage.module} is not importable; run `make build`"
+    try:
+        module = stage.load()
+    except ImportError as err:
+        return f"import {stage.module} failed: {err}"
+    missing = [
+        name for name in ("Polygon", "generate_example", stage.entry) if not hasattr(module, name)
+    ]
+    if missing:
+        return f"{stage.module} has no {', '.join(missing)} yet (a skeleton)"
+    return None
+
+
 def _summary(workload: dict[str, Any]) -> int:
     """Check every built stage against the baseline, then time a few calls of each."""
     rows = []
     for stage in stages.STAGES:
-        if not stage.is_available():
+        if not_built(stage) is not None:
             rows.append((stage.name, "not built", "", stage.title))
             continue
         pairs = checks.check_stage(stage, **workload)

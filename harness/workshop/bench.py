@@ -1,0 +1,452 @@
+"""The measured table: every built stage checked, then timed side by side in one run.
+
+    python -m workshop.bench [--budget SECONDS] [--out profiles]      # what `make bench` runs
+
+1. Check. Every stage runs once on the canonical and the distinct-area workloads and
+   is compared with the baseline (``workshop.checks``). A stage whose module is missing
+   or still a skeleton is listed as "not built"; a stage with a wrong answer (or one that
+   raises) is listed as "WRONG", never timed, and the run exits with status 1.
+2. Calibrate. One warm-up call (it fills the baseline's cached centers), then the number
+   of calls per sample is raised until a sample lasts ``--sample-seconds`` (0.2 s), so
+   the timer's resolution and the loop around the calls do not count.
+3. Time in rounds. Every round times each stage once, in a shuffled order, so the noise
+   of a shared machine lands on every stage alike. As many rounds as fit in ``--budget``,
+   at least ``--min-samples`` (5). The garbage collector is off during a sample (as in
+   ``timeit``) and a collection runs between samples: one stage's garbage is not charged
+   to the next one.
+4. Report the median and quartiles of the time per call, and the speed-up: the
+   baseline's median divided by the stage's, both from this run. The Rust-only floor of
+   stage 3 is criterion's median (``make bench-rust``, run just before by ``make bench``).
+
+Writes ``bench.json``, ``bench.md`` (the table the README embeds), ``bench.svg`` and
+``bench.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+# One BLAS thread: the stages are single-threaded, and so is the comparison. OpenBLAS
+# reads these once, when numpy is imported, so they are set before any numpy import.
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Recorded, never changed: the machine may set OPENBLAS_CORETYPE to choose the kernels.
+ENV_VARS = (*THREAD_VARS, "OPENBLAS_CORETYPE")
+
+
+def pin_threads() -> list[str]:
+    """Set the thread variables to 1, or warn when numpy has already read other values."""
+    unpinned = [var for var in THREAD_VARS if os.environ.get(var) != "1"]
+    if unpinned and "numpy" in sys.modules:
+        # Too late to change them: leave them as they are, so the report tells the truth.
+        found = ", ".join(f"{var}={os.environ.get(var, 'unset')}" for var in unpinned)
+        return [
+            f"numpy was imported before the BLAS threads were pinned ({found}): it may use "
+            "several threads; `make bench` exports them"
+        ]
+    for var in unpinned:
+        os.environ[var] = "1"
+    return []
+
+
+PIN_WARNINGS = pin_threads()
+
+from workshop import checks, report, run, stages  # noqa: E402 (after pin_threads)
+
+REPO = Path(__file__).resolve().parents[2]
+MAX_DIST = 10.0
+CANONICAL = {"n_polygons": 1000, "n_points": 100, "seed": 6}
+
+OK, NOT_BUILT, WRONG, NOT_MEASURED = "ok", "not built", "WRONG", "not measured"
+
+FLOOR_NAME = "stage3_floor"
+FLOOR_TITLE = "Stage 3's Rust core alone (criterion, no Python in the loop)"
+FLOOR_PATH = Path("stage3", "floor_canonical", "new")
+
+
+# --- one stage: its answer check, its samples -----------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the table: a stage, whether it was timed, and its numbers (seconds)."""
+
+    name: str
+    title: str
+    status: str = OK
+    detail: str = ""
+    source: str = "python"  # "python": timed here; "criterion": the Rust-only floor
+    pairs: int | None = None
+    calls_per_sample: int | None = None
+    sample_seconds: list[float] = field(default_factory=list)  # per call, one per sample
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    speedup: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summarize(self) -> None:
+        """Median and quartiles of ``sample_seconds``."""
+        s = self.sample_seconds
+        self.median = statistics.median(s)
+        if len(s) > 1:
+            self.q1, _, self.q3 = statistics.quantiles(s, n=4, method="inclusive")
+        else:
+            self.q1 = self.q3 = s[0]
+
+    def to_json(self) -> dict[str, Any]:
+        iqr = None if self.q1 is None or self.q3 is None else self.q3 - self.q1
+        return {
+            "name": self.name,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "source": self.source,
+            "median_s": self.median,
+            "q1_s": self.q1,
+            "q3_s": self.q3,
+            "iqr_s": iqr,
+            "samples": len(self.sample_seconds),
+            "calls_per_sample": self.calls_per_sample,
+            "speedup": self.speedup,
+            "pairs": self.pairs,
+            "sample_seconds": self.sample_seconds,
+            **self.extra,
+        }
+
+
+def check(stage: stages.Stage) -> Row:
+    """Is ``stage`` built, and does it give the baseline's answers? Never raises."""
+    row = Row(stage.name, stage.title)
+    reason = run.not_built(stage)
+    if reason is not None:
+        row.status, row.detail = NOT_BUILT, reason
+        return row
+    try:
+        row.pairs = checks.check_stage(stage, max_dist=MAX_DIST, **CANONICAL)
+        checks.check_stage(stage, workload="distinct", max_dist=MAX_DIST)
+    except AssertionError as err:
+        row.status, row.detail = WRONG, f"wrong answer, not timed: {err}"
+    except Exception as err:  # a stage that raises is as wrong as one that lies
+        row.status, row.detail = WRONG, f"raised {type(err).__name__}, not timed: {err}"
+    return row
+
+
+class Subject:
+    """A stage ready to time: its entry point and its own copy of the workload."""
+
+    def __init__(self, name: str, entry: Callable[..., Any], workload: tuple[list, list]):
+        self.name = name
+        self.entry = entry
+        self.polygons, self.points = workload
+        self.number = 1  # calls per sample, set by calibrate()
+        self.per_call = math.nan  # seconds, the calibration's estimate
+        self.samples: list[float] = []  # seconds per call
+
+    def time(self, number: int) -> float:
+        """Seconds spent in ``number`` calls, the garbage collector paused."""
+        entry, polygons, points = self.entry, self.polygons, self.points
+        gc.collect()
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            for _ in range(number):
+                entry(polygons, points, MAX_DIST)
+            return time.perf_counter() - start
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def calibrate(self, target: float) -> float:
+        """Set the calls per sample so that a sample lasts >= ``target``; return s/call."""
+        number = 1
+        while True:
+            spent = self.time(number)
+            if spent >= target:
+                self.number = number
+                return spent / number
+            # Aim at the target from the rate seen so far: at least x2, at most x100 a step.
+            aim = math.ceil(number * target * 1.1 / max(spent, 1e-9))
+            number = max(2 * number, min(100 * number, aim))
+
+    def sample(self) -> None:
+        self.samples.append(self.time(self.number) / self.number)
+
+
+def interleave(
+    subjects: Sequence[Subject], rounds: int, advance: Callable[[str], None], seed: int = 0
+) -> None:
+    """``rounds`` rounds; each times every subject once, in a fresh shuffled order."""
+    order = list(subjects)
+    rng = random.Random(seed)
+    for _ in range(rounds):
+        rng.shuffle(order)
+        for subject in order:
+            subject.sample()
+            advance(subject.name)
+
+
+# --- the stage 3 floor, from criterion --------------------------------------------------
+
+
+def criterion_dir() -> Path:
+    target = os.environ.get("CARGO_TARGET_DIR")
+    return (Path(target) if target else REPO / "target") / "criterion"
+
+
+def floor_row(stage3: Row | None, directory: Path) -> Row:
+    """Criterion's median for the pure-Rust core of stage 3, on the canonical workload."""
+    row = Row(FLOOR_NAME, FLOOR_TITLE, status=NOT_MEASURED, source="criterion")
+    if stage3 is None or stage3.status == NOT_BUILT:
+        row.detail = "stage3 is not built"
+        return row
+    if stage3.status != OK:
+        row.detail = "stage3 gives a wrong answer, so its floor is not reported"
+        return row
+    estimates = directory / "estimates.json"
+    if not estimates.exists():
+        row.detail = f"no {estimates}; `make bench-rust` writes it"
+        return row
+    median_ns = json.loads(estimates.read_text())["median"]["point_estimate"]
+    sample = directory / "sample.json"
+    if sample.exists():
+        data = json.loads(sample.read_text())
+        per_iter = [t / i for t, i in zip(data["times"], data["iters"], strict=True)]
+        row.sample_seconds = [ns * 1e-9 for ns in per_iter]
+        row.summarize()
+    row.median = median_ns * 1e-9  # criterion's own median, as quoted by `cargo bench`
+    row.q1 = row.q1 if row.q1 is not None else row.median
+    row.q3 = row.q3 if row.q3 is not None else row.median
+    row.status = OK
+    mtime = datetime.fromtimestamp(estimates.stat().st_mtime, timezone.utc)
+    row.extra["measured_at"] = mtime.isoformat(timespec="seconds")
+    row.detail = f"criterion, {row.extra['measured_at']}; not interleaved with the others"
+    return row
+
+
+# --- the environment -------------------------------------------------------------------
+
+
+def _command(*args: str) -> str:
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=30, cwd=REPO)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def _cpu() -> tuple[str, list[str]]:
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())  # the first CPU's lines
+    except OSError:
+        pass
+    model = info.get("model name") or platform.processor() or "unknown"
+    flags = info.get("flags", "").split()
+    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
+    return model, simd
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers depend on: CPU, versions, thread settings, source revision."""
+    import numpy as np
+
+    model, simd = _cpu()
+    blas: dict[str, Any] = {}
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+    except Exception:  # older numpy has no mode="dicts"; the BLAS is then just not named
+        pass
+    commit = _command("git", "rev-parse", "--short", "HEAD")
+    if commit and _command("git", "status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return {
+        "cpu": model,
+        "cpu_simd": simd,
+        "cores": cores,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "numpy": np.__version__,
+        "blas": " ".join(str(blas[k]) for k in ("name", "version") if k in blas) or "unknown",
+        "rustc": _command("rustc", "--version") or "not found",
+        "git": commit or "unknown",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "env": {var: os.environ.get(var) for var in ENV_VARS},
+        "load_average_start": os.getloadavg()[0],
+        "warnings": list(PIN_WARNINGS),
+    }
+
+
+# --- the whole run ---------------------------------------------------------------------
+
+
+def progress_bar(quiet: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+    )
+
+
+def bench(
+    budget: float = 60.0,
+    out: Path | None = Path("profiles"),
+    names: Sequence[str] | None = None,
+    min_samples: int = 5,
+    sample_seconds: float = 0.2,
+    floor_dir: Path | None = None,
+    quiet: bool = False,
+    command: str = "python -m workshop.bench",
+) -> dict[str, Any]:
+    """Check, calibrate and time the stages; write the reports into ``out``; return the JSON.
+
+    ``budget`` bounds the timed rounds (seconds); ``names`` restricts the stages.
+    """
+    chosen = [stages.get(n) for n in names] if names else list(stages.STAGES)
+    env = environment()
+    rows: list[Row] = []
+    with progress_bar(quiet) as progress:
+        task = progress.add_task("checking answers", total=len(chosen))
+        for stage in chosen:
+            progress.update(task, description=f"checking {stage.name}")
+            rows.append(check(stage))
+            progress.advance(task)
+        baseline = next((r for r in rows if r.name == "stage0"), None)
+        if baseline is None or baseline.status != OK:
+            raise SystemExit("the baseline (stage0) must be among the stages, and it must run")
+
+        ok = [(stage, row) for stage, row in zip(chosen, rows, strict=True) if row.status == OK]
+        subjects = [Subject(s.name, s.entry_point(), s.workload(**CANONICAL)) for s, _ in ok]
+        # Short samples when the budget is tiny (the smoke test), 0.2 s otherwise.
+        target = max(1e-3, min(sample_seconds, budget / (min_samples * len(subjects))))
+        task = progress.add_task("calibrating", total=len(subjects))
+        for subject in subjects:
+            progress.update(task, description=f"calibrating {subject.name}")
+            subject.time(1)  # warm-up: the first call fills caches (the baseline's centers)
+            subject.per_call = subject.calibrate(target)
+            progress.advance(task)
+        round_cost = sum(s.number * s.per_call for s in subjects)
+        rounds = max(min_samples, int(budget // max(round_cost, 1e-9)))
+        task = progress.add_task(f"timing, {rounds} rounds", total=rounds * len(subjects))
+        interleave(
+            subjects,
+            rounds,
+            lambda name: progress.update(task, advance=1, description=f"timing {name}"),
+        )
+
+    for subject, (_, row) in zip(subjects, ok, strict=True):
+        row.calls_per_sample = subject.number
+        row.sample_seconds = subject.samples
+        row.summarize()
+    if names is None or "stage3" in names:
+        stage3 = next((r for r in rows if r.name == "stage3"), None)
+        rows.append(floor_row(stage3, floor_dir or criterion_dir() / FLOOR_PATH))
+    for row in rows:
+        if row.median is not None:
+            row.speedup = baseline.median / row.median
+    env["load_average_end"] = os.getloadavg()[0]
+
+    result = {
+        "schema": 1,
+        "workload": {"name": "canonical", **CANONICAL, "max_dist": MAX_DIST},
+        "method": {
+            "timer": "time.perf_counter",
+            "gc": "disabled during each sample, collected between samples",
+            "rounds": rounds,
+            "order": "interleaved: each round times every stage once, shuffled",
+            "sample_target_s": target,
+            "budget_s": budget,
+            "warmup": "one call, then the calibration loops",
+            "speedup": "stage0 median / stage median, same run",
+        },
+        "command": command,
+        "env": env,
+        "stages": [row.to_json() for row in rows],
+    }
+    if out is not None:
+        write(result, Path(out))
+    return result
+
+
+def write(result: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "bench.md"]
+    paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    paths[1].write_text(report.bench_markdown(result))
+    paths += report.bench_chart(result, out / "bench")
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.bench", description=__doc__)
+    parser.add_argument(
+        "--budget", type=float, default=60.0, help="seconds for the timed rounds (default 60)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("profiles"), help="output folder")
+    parser.add_argument("--stages", nargs="+", help="only these stages (stage0 is required)")
+    parser.add_argument("--min-samples", type=int, default=5, help="at least this many rounds")
+    parser.add_argument(
+        "--sample-seconds", type=float, default=0.2, help="target length of one sample"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.min_samples < 1 or args.budget <= 0:
+        parser.error("--min-samples must be >= 1 and --budget > 0")
+    for warning in PIN_WARNINGS:
+        print(f"warning: {warning}", file=sys.stderr)
+    command = " ".join(["python -m workshop.bench", *(argv if argv is not None else sys.argv[1:])])
+    result = bench(
+        budget=args.budget,
+        out=args.out,
+        names=args.stages,
+        min_samples=args.min_samples,
+        sample_seconds=args.sample_seconds,
+        quiet=args.quiet,
+        command=command,
+    )
+    print(report.bench_markdown(result))
+    print(f"wrote {args.out}/bench.json, bench.md, bench.svg, bench.png")
+    wrong = [s for s in result["stages"] if s["status"] == WRONG]
+    for s in wrong:
+        print(f"error: {s['name']}: {s['detail']}", file=sys.stderr)
+    if wrong:
+        print(
+            f"error: {len(wrong)} stage(s) give a wrong answer and were not timed",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

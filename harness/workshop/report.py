@@ -1,0 +1,322 @@
+"""Turn the JSON of ``workshop.bench`` and ``workshop.scaling`` into tables and charts.
+
+Markdown for the README, SVG (and PNG) charts drawn with matplotlib's Agg backend,
+so nothing needs a display. The SVGs are written without a date and with a fixed
+hash salt: the same numbers give the same file, and a diff shows what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from workshop import stages
+
+# Python in cool colours, the Rust stages warm, the Rust-only floor apart.
+COLORS = {
+    "stage0": "#7f7f7f",
+    "vectorized": "#4c72b0",
+    "stage1": "#e3a33b",
+    "stage2_alloc": "#dd8452",
+    "stage2": "#c44e52",
+    "stage3": "#8c2d3a",
+    "stage3_floor": "#8172b3",
+}
+MARKERS = {"stage0": "o", "vectorized": "s", "stage1": "^", "stage2_alloc": "v", "stage2": "D"}
+
+
+def fmt_time(seconds: float) -> str:
+    """Three significant digits in a readable unit: ``106 ms``, ``4.02 ms``, ``40.1 µs``."""
+    units = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6))
+    unit, scale = next(((u, f) for u, f in units if seconds >= f), ("ns", 1e-9))
+    value = seconds / scale
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:.{digits}f} {unit}"
+
+
+def fmt_speedup(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
+
+
+def _size(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def _color(name: str) -> str:
+    if name in COLORS:
+        return COLORS[name]
+    stage = stages.BY_NAME.get(name)  # a stage added later: warm if it is Rust
+    return "#dd8452" if stage is not None and stage.crate else "#4c72b0"
+
+
+def env_block(env: dict[str, Any]) -> str:
+    threads = " ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in env["env"].items())
+    load = f"load average {env['load_average_start']:.2f} at start"
+    if "load_average_end" in env:
+        load += f", {env['load_average_end']:.2f} at end"
+    lines = [
+        f"CPU      {env['cpu']}, {env['cores']} cores ({' '.join(env['cpu_simd'])}); {load}",
+        f"OS       {env['os']}",
+        f"Python   {env['python']} ({env['python_implementation']}), numpy {env['numpy']}, "
+        f"BLAS {env['blas']}",
+        f"Rust     {env['rustc']}",
+        f"Threads  {threads}",
+        f"Source   git {env['git']}, {env['date']}",
+        *(f"Warning  {w}" for w in env.get("warnings", [])),
+    ]
+    return "\n".join(lines)
+
+
+def _savefig(fig: Any, base: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    paths = [base.with_suffix(".svg"), base.with_suffix(".png")]
+    with plt.rc_context({"svg.hashsalt": "poly-match", "svg.fonttype": "none"}):
+        fig.savefig(paths[0], metadata={"Date": None}, bbox_inches="tight")
+    fig.savefig(paths[1], dpi=144, metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _time_ticks() -> Any:
+    """Axis labels in time units ("10 ms") rather than powers of ten of seconds."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(seconds: float, _pos: int) -> str:
+        text = fmt_time(seconds)
+        number, unit = text.split()
+        return f"{float(number):g} {unit}"
+
+    return FuncFormatter(label)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# --- make bench ------------------------------------------------------------------------
+
+
+def bench_markdown(result: dict[str, Any]) -> str:
+    w = result["workload"]
+    rounds = result["method"]["rounds"]
+    lines = [
+        "<!-- written by `make bench` (python -m workshop.bench): edits are overwritten -->",
+        f"Canonical workload: {w['n_polygons']} polygons x {w['n_points']} points, "
+        f"max_dist {w['max_dist']:g}. Every stage was checked against the baseline "
+        "before it was timed (`workshop.checks`: the same picks, on this workload and on "
+        "one with distinct areas; a stage computing the area itself may pick any polygon "
+        "whose area is the least within 1e-9 here).",
+        "",
+        "| stage | what | median per call | IQR | speed-up | samples |",
+        "|:--|:--|--:|--:|--:|--:|",
+    ]
+    notes = []
+    for s in result["stages"]:
+        name = f"`{s['name']}`"
+        if s["median_s"] is None:
+            label = "**WRONG answer: not timed**" if s["status"] == "WRONG" else s["status"]
+            lines.append(f"| {name} | {s['title']} | {label} | | | |")
+            notes.append(f"- {name}: {s['detail']}")
+            continue
+        iqr = s["iqr_s"] or 0.0
+        spread = f"{fmt_time(iqr)} ({100 * iqr / s['median_s']:.1f}%)"
+        if s["source"] == "criterion":
+            samples = f"{s['samples']} (criterion)"
+            notes.append(f"- {name}: {s['detail']}")
+        else:
+            calls = s["calls_per_sample"]
+            samples = f"{s['samples']} x {calls} call{'s' if calls > 1 else ''}"
+        lines.append(
+            f"| {name} | {s['title']} | {fmt_time(s['median_s'])} | {spread} | "
+            f"{fmt_speedup(s['speedup'])} | {samples} |"
+        )
+    lines += [
+        "",
+        f"Median of {rounds} samples per stage; a sample is a loop of calls lasting "
+        f"at least {result['method']['sample_target_s']:.2g} s, timed with "
+        "`time.perf_counter`, gc off. The stages are interleaved round by round in one run, "
+        "so the machine's noise hits them alike. IQR: third minus first quartile. "
+        "Speed-up: the baseline's median divided by the stage's.",
+    ]
+    if notes:
+        lines += ["", *notes]
+    lines += [
+        "",
+        f"Measured with `make bench` (`{result['command']}`):",
+        "",
+        "```text",
+        env_block(result["env"]),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def bench_chart(result: dict[str, Any], base: Path) -> list[Path]:
+    """Horizontal bars, median time per call on a log axis, the speed-up on each bar."""
+    plt = _pyplot()
+    rows = [s for s in result["stages"] if s["median_s"] is not None]
+    medians = [s["median_s"] for s in rows]
+    low, high = min(medians) / 4, max(medians) * 15
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.55 * len(rows)))
+    y = range(len(rows))
+    ax.barh(
+        y,
+        [m - low for m in medians],
+        left=low,
+        color=[_color(s["name"]) for s in rows],
+        xerr=[
+            [m - s["q1_s"] for m, s in zip(medians, rows, strict=True)],
+            [s["q3_s"] - m for m, s in zip(medians, rows, strict=True)],
+        ],
+        error_kw={"elinewidth": 1, "capsize": 3, "ecolor": "#333333"},
+    )
+    for i, s in enumerate(rows):
+        label = f"{fmt_time(s['median_s'])}   {fmt_speedup(s['speedup'])}"
+        if s["name"] == "stage0":
+            label += " (baseline)"
+        ax.text(s["q3_s"] * 1.15, i, label, va="center", fontsize=10)
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.xaxis.set_major_formatter(_time_ticks())
+    ax.set_yticks(list(y), [s["name"] for s in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("median time per call (log scale; whiskers: first to third quartile)")
+    w = result["workload"]
+    ax.set_title(
+        f"poly-match, canonical workload: {w['n_polygons']} polygons x {w['n_points']} points\n"
+        "time per call and speed-up over stage 0 (pure Python + numpy)"
+    )
+    missing = [f"{s['name']} ({s['status']})" for s in result["stages"] if s["median_s"] is None]
+    env = result["env"]
+    footer = f"{env['cpu']}, {env['cores']} cores; Python {env['python']}, numpy {env['numpy']}"
+    footer += f"; {env['date'][:10]}; `make bench`"
+    if missing:
+        footer += "\nnot timed: " + ", ".join(missing)
+    fig.text(0.01, -0.02, footer, fontsize=8, color="#555555", va="top")
+    ax.grid(axis="x", which="major", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _savefig(fig, base)
+
+
+# --- make bench-scaling ----------------------------------------------------------------
+
+
+def scaling_markdown(result: dict[str, Any]) -> str:
+    sizes = result["sizes"]
+    header = [f"{_size(s['n_polygons'])} x {_size(s['n_points'])}" for s in sizes]
+    lines = [
+        "<!-- written by `make bench-scaling` (python -m workshop.scaling): "
+        "edits are overwritten -->",
+        "Time per call (median) as the problem grows at constant density: polygons x points. "
+        "In brackets: the growth over the previous size (brute force: 100x per step).",
+        "",
+        "| stage | " + " | ".join(header) + " |",
+        "|:--|" + "--:|" * len(sizes),
+    ]
+    notes = []
+    for s in result["stages"]:
+        if s["status"] != "ok":
+            lines.append(f"| `{s['name']}` | " + " | ".join([s["status"]] * len(sizes)) + " |")
+            notes.append(f"- `{s['name']}`: {s['detail']}")
+            continue
+        cells, previous = [], None
+        for c in s["cells"]:
+            where = f"`{s['name']}` at {_size(c['n_polygons'])} x {_size(c['n_points'])}"
+            if c["status"] == "ok":
+                text = fmt_time(c["median_s"])
+                if previous is not None:
+                    text += f" ({c['median_s'] / previous:,.0f}x)"
+                previous = c["median_s"]
+            elif c["status"] == "skipped":
+                text = "skipped"
+                if c["predicted_s"] is not None:
+                    text += f" (~{fmt_time(c['predicted_s'])})"
+                notes.append(f"- {where}: skipped, {c['reason']}")
+                previous = None
+            else:
+                text = "**WRONG**"
+                notes.append(f"- {where}: {c['reason']}")
+                previous = None
+            cells.append(text)
+        lines.append(f"| `{s['name']}` | " + " | ".join(cells) + " |")
+    m = result["method"]
+    lines += [
+        "",
+        f"Median of {m['rounds']} samples per cell, stages interleaved at each size. "
+        f"A cell is skipped when its predicted cost ({m['cost']}) exceeds the budget of "
+        f"{result['budget_s']:g} s; the prediction: {m['prediction']}.",
+        "",
+        *notes,
+        "",
+        f"Measured with `make bench-scaling` (`{result['command']}`):",
+        "",
+        "```text",
+        env_block(result["env"]),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def scaling_chart(result: dict[str, Any], base: Path) -> list[Path]:
+    """Log-log time per call against polygons; skipped cells drawn hollow at their prediction."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    predicted_label = "predicted, skipped (over budget)"
+    for s in result["stages"]:
+        if s["status"] != "ok":
+            continue
+        color = _color(s["name"])
+        done = [(c["n_polygons"], c["median_s"]) for c in s["cells"] if c["status"] == "ok"]
+        if done:
+            marker = MARKERS.get(s["name"], "o")
+            ax.plot(*zip(*done, strict=True), marker=marker, color=color, label=s["name"])
+        guess = [
+            (c["n_polygons"], c["predicted_s"])
+            for c in s["cells"]
+            if c["status"] == "skipped" and c["predicted_s"] is not None
+        ]
+        if guess:
+            line = done[-1:] + guess
+            ax.plot(*zip(*line, strict=True), linestyle=":", color=color)
+            ax.plot(
+                *zip(*guess, strict=True),
+                linestyle="none",
+                marker="o",
+                markerfacecolor="white",
+                color=color,
+                label=predicted_label,
+            )
+            predicted_label = "_nolegend_"
+    sizes = result["sizes"]
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_time_ticks())
+    ax.set_xticks(
+        [s["n_polygons"] for s in sizes],
+        [f"{_size(s['n_polygons'])} polygons\n{_size(s['n_points'])} points" for s in sizes],
+    )
+    ax.minorticks_off()
+    ax.set_ylabel("median time per call (log scale)")
+    ax.set_title("poly-match: time per call as the problem grows (constant density)")
+    ax.grid(which="major", alpha=0.3)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    env = result["env"]
+    fig.text(
+        0.01,
+        -0.02,
+        f"{env['cpu']}, {env['cores']} cores; Python {env['python']}, numpy {env['numpy']}; "
+        f"{env['date'][:10]}; `make bench-scaling`, budget {result['budget_s']:g} s per cell",
+        fontsize=8,
+        color="#555555",
+        va="top",
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    return _savefig(fig, base)

@@ -1,0 +1,183 @@
+"""The benchmark's plumbing: its JSON, its refusal to time a wrong stage, its reports.
+
+No timing assertions: the numbers are whatever this machine gives; the tests check
+that they are consistent (quartiles ordered, speed-ups are ratios of the medians).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+
+import pytest
+
+from workshop import bench, run, scaling, stages
+
+STATUSES = {bench.OK, bench.NOT_BUILT, bench.WRONG, bench.NOT_MEASURED}
+
+
+def _register(monkeypatch, tmp_path, name, source, **stage_kwargs):
+    """A stage backed by a throw-away module ``source``, added to the registry."""
+    module = f"poly_match_test_{name}"
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stage = stages.Stage(name, module, f"test stage {name}", **stage_kwargs)
+    monkeypatch.setattr(stages, "STAGES", [*stages.STAGES, stage])
+    monkeypatch.setitem(stages.BY_NAME, name, stage)
+    return stage
+
+
+def _check_timed_row(row, baseline_median):
+    assert row["median_s"] > 0
+    assert row["q1_s"] <= row["median_s"] <= row["q3_s"]
+    assert math.isclose(row["iqr_s"], row["q3_s"] - row["q1_s"])
+    assert row["speedup"] == pytest.approx(baseline_median / row["median_s"], rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """One bench run over every stage, with a tiny budget, into a temporary folder."""
+    out = tmp_path_factory.mktemp("bench")
+    result = bench.bench(budget=0.5, out=out, quiet=True, floor_dir=out / "no-criterion")
+    return result, out
+
+
+def test_bench_json_lists_every_stage_with_a_status(smoke):
+    result, out = smoke
+    assert json.loads((out / "bench.json").read_text()) == result
+    names = [row["name"] for row in result["stages"]]
+    assert names == [stage.name for stage in stages.STAGES] + [bench.FLOOR_NAME]
+    for stage, row in zip(stages.STAGES, result["stages"], strict=False):
+        assert row["status"] in STATUSES
+        if run.not_built(stage) is not None:
+            assert row["status"] == bench.NOT_BUILT
+        else:
+            assert row["status"] in (bench.OK, bench.WRONG), row["detail"]
+    floor = result["stages"][-1]
+    assert floor["status"] == bench.NOT_MEASURED and floor["median_s"] is None
+
+
+def test_bench_numbers_are_consistent(smoke):
+    result, _ = smoke
+    rows = {row["name"]: row for row in result["stages"]}
+    baseline = rows["stage0"]
+    assert baseline["status"] == bench.OK
+    assert baseline["speedup"] == 1.0
+    rounds = result["method"]["rounds"]
+    assert rounds >= 5
+    for row in result["stages"]:
+        if row["status"] != bench.OK:
+            assert row["median_s"] is None and row["samples"] == 0, row["name"]
+            continue
+        _check_timed_row(row, baseline["median_s"])
+        assert row["samples"] == rounds == len(row["sample_seconds"])
+        assert row["calls_per_sample"] >= 1
+        assert row["pairs"] == baseline["pairs"]
+
+
+def test_bench_records_the_environment(smoke):
+    env = smoke[0]["env"]
+    for key in ("cpu", "cores", "python", "numpy", "blas", "rustc", "git", "date"):
+        assert env[key], key
+    # Pinned, or (numpy imported first, as under a bare `pytest`) the report says it is not.
+    assert env["env"]["OPENBLAS_NUM_THREADS"] == "1" or env["warnings"]
+    assert "OPENBLAS_CORETYPE" in env["env"]
+
+
+def test_bench_writes_the_table_and_the_chart(smoke):
+    result, out = smoke
+    table = (out / "bench.md").read_text()
+    for row in result["stages"]:
+        assert f"| `{row['name']}` |" in table
+    assert "OPENBLAS_NUM_THREADS=" in table
+    assert "<svg" in (out / "bench.svg").read_text()
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+WRONG_PICK = """
+    from poly_match import Polygon, generate_example, main as _main
+
+    def main(polygons, points, max_dist=10.0):
+        # The last polygon for every point: close or not, smallest or not.
+        return [(point, polygons[-1]) for point, _ in _main(polygons, points, max_dist)]
+"""
+RAISES = """
+    from poly_match import Polygon, generate_example
+
+    def main(polygons, points, max_dist=10.0):
+        raise TypeError("not implemented")
+"""
+SKELETON = '''
+    """A stage whose crate is still an empty #[pymodule]."""
+'''
+
+
+def test_a_wrong_stage_is_refused_and_fails_the_run(monkeypatch, tmp_path, capsys):
+    _register(monkeypatch, tmp_path, "liar", WRONG_PICK)
+    argv = ["--stages", "stage0", "liar", "--budget", "0.3", "--out", str(tmp_path), "--quiet"]
+    assert bench.main(argv) == 1
+    assert "liar" in capsys.readouterr().err
+    rows = {row["name"]: row for row in json.loads((tmp_path / "bench.json").read_text())["stages"]}
+    assert rows["liar"]["status"] == bench.WRONG
+    assert rows["liar"]["samples"] == 0 and rows["liar"]["median_s"] is None
+    assert rows["stage0"]["status"] == bench.OK
+    assert "| `liar` | test stage liar | **WRONG" in (tmp_path / "bench.md").read_text()
+
+
+def test_a_stage_that_raises_is_refused(monkeypatch, tmp_path):
+    row = bench.check(_register(monkeypatch, tmp_path, "raiser", RAISES))
+    assert row.status == bench.WRONG
+    assert "TypeError" in row.detail
+
+
+def test_a_skeleton_is_not_built(monkeypatch, tmp_path):
+    row = bench.check(_register(monkeypatch, tmp_path, "skeleton", SKELETON))
+    assert row.status == bench.NOT_BUILT
+    assert "skeleton" in row.detail
+
+
+def test_the_floor_is_read_from_criterion(tmp_path):
+    stage3 = bench.Row("stage3", "stage 3")
+    (tmp_path / "estimates.json").write_text(json.dumps({"median": {"point_estimate": 41000.0}}))
+    sample = {"iters": [1.0, 2.0, 3.0, 4.0], "times": [40e3, 82e3, 120e3, 168e3]}
+    (tmp_path / "sample.json").write_text(json.dumps(sample))
+    row = bench.floor_row(stage3, tmp_path)
+    assert row.status == bench.OK and row.source == "criterion"
+    assert row.median == pytest.approx(41e-6)
+    assert row.sample_seconds == pytest.approx([40e-6, 41e-6, 40e-6, 42e-6])
+    assert row.q1 <= row.median <= row.q3
+
+    assert bench.floor_row(bench.Row("stage3", "", status=bench.WRONG), tmp_path).median is None
+    assert bench.floor_row(stage3, tmp_path / "missing").status == bench.NOT_MEASURED
+
+
+def test_scaling_skips_by_prediction_and_reports_it(tmp_path):
+    sizes = [(100, 10), (300, 30)]
+    result = scaling.scaling(
+        budget=0.5, out=tmp_path, names=["stage0", "vectorized"], sizes=sizes, quiet=True
+    )
+    assert json.loads((tmp_path / "scaling.json").read_text()) == result
+    assert [(s["n_polygons"], s["n_points"]) for s in result["sizes"]] == sizes
+    for stage in result["stages"]:
+        assert stage["status"] == bench.OK
+        assert [(c["n_polygons"], c["n_points"]) for c in stage["cells"]] == sizes
+        stopped = False
+        for cell in stage["cells"]:
+            assert cell["status"] in ("ok", "skipped"), cell["reason"]
+            if cell["status"] == "ok":
+                assert not stopped, "a stage skipped at a smaller size ran at a larger one"
+                assert cell["q1_s"] <= cell["median_s"] <= cell["q3_s"]
+                assert cell["samples"] == 5
+            else:
+                stopped = True
+                assert cell["predicted_s"] > 0 and cell["reason"]
+    table = (tmp_path / "scaling.md").read_text()
+    assert "| `stage0` |" in table and "| `vectorized` |" in table
+    assert "<svg" in (tmp_path / "scaling.svg").read_text()
+
+
+def test_a_cell_costs_a_warm_up_then_calibration_and_samples():
+    # A slow call: every sample is one call. A fast one: every sample lasts the target.
+    assert scaling.cell_cost(2.0, rounds=5, target=0.2) == pytest.approx(2.0 + 6 * 2.0)
+    assert scaling.cell_cost(0.001, rounds=5, target=0.2) == pytest.approx(0.001 + 6 * 0.2)
