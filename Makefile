@@ -30,7 +30,10 @@ help: ## show this help
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: all
-all: setup ## the main job: set up if needed, then check and time every stage
+all: setup bench profiles compare ## the main job: set up, check and time every stage, profile them
+
+.PHONY: run
+run: setup ## check and roughly time every built stage (quick; `make bench` is the real table)
 	$(PY) -m workshop.run --all
 
 # --- setup -----------------------------------------------------------------
@@ -64,6 +67,62 @@ bench-rust: $(VENV)/.installed ## criterion: the Rust-only floor of stage 3 (no 
 	$(PY) -m workshop.workloads build/canonical-workload.txt
 	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
 		cargo bench -p stage3_selector --bench floor
+
+# Every stage checked against the baseline, then the built ones timed side by side in
+# one run (interleaved rounds, medians). A wrong answer fails it; a stage not built yet
+# is listed as such. The stage 3 floor comes from bench-rust, run first once it exists.
+# Writes profiles/bench.{json,md,svg,png}. BENCH_BUDGET: seconds for the timed rounds.
+BENCH_BUDGET ?= 60
+.PHONY: bench
+bench: setup ## the measured table: every stage checked, then timed -> profiles/bench.{md,json,svg}
+	if [ -f stages/stage3_selector/benches/floor.rs ]; then \
+		$(MAKE) --no-print-directory bench-rust; \
+	else echo "no stages/stage3_selector/benches/floor.rs yet: the stage 3 floor is not measured"; fi
+	$(PY) -m workshop.bench --budget $(BENCH_BUDGET) --out profiles
+
+# Polygons 1k/10k/100k with points 100/1k/10k; a cell predicted to take longer than
+# SCALING_BUDGET seconds is skipped (and reported). Writes profiles/scaling.{json,md,svg,png}.
+SCALING_BUDGET ?= 30
+.PHONY: bench-scaling
+bench-scaling: setup ## time per call as the problem grows 10x, 100x -> profiles/scaling.{md,json,svg}
+	$(PY) -m workshop.scaling --budget $(SCALING_BUDGET) --out profiles
+
+# Stage 1 built three ways (dev, release, profiling) into build/stage1-<profile>/,
+# timed side by side; the build in .venv is not touched. Writes profiles/bench-debug.md.
+.PHONY: bench-debug
+bench-debug: $(VENV)/.installed ## stage 1 as a debug vs release vs profiling build, side by side
+	$(PY) -m workshop.bench_debug
+
+# --- profiles ----------------------------------------------------------------
+
+# py-spy record --native on the canonical workload, every stage at the same rate for
+# the same wall time. Outputs in profiles/: STAGE.folded (collapsed stacks), STAGE.svg,
+# STAGE.meta.json. py-spy needs ptrace: run as root or see the hint it prints.
+PROFILE_SECONDS ?= 5
+PROFILE_RATE ?= 200
+PROFILE_ARGS = --seconds $(PROFILE_SECONDS) --rate $(PROFILE_RATE) --out profiles
+# Flamegraph drawing (inferno) and Rust v0 demangling (rustfilt): pinned CLI tools from
+# crates.io, installed into .venv/bin (not workspace crates: they are tools, not lessons).
+INFERNO := $(VENV)/bin/inferno-flamegraph
+RUSTFILT := $(VENV)/bin/rustfilt
+$(INFERNO): | $(VENV)/.installed
+	cargo install --quiet --locked inferno --version 0.12.8 --root $(VENV)
+$(RUSTFILT): | $(VENV)/.installed
+	cargo install --quiet --locked rustfilt --version 0.2.1 --root $(VENV)
+PROFILE_TOOLS := $(INFERNO) $(RUSTFILT)
+# tests/test_profiles.py records every stage and draws the compare page: it needs them too.
+test: $(PROFILE_TOOLS)
+
+profile-%: setup $(PROFILE_TOOLS) ## profile one stage: profile-stage0 ... profile-stage3, profile-vectorized
+	$(PY) -m workshop.profile $* $(PROFILE_ARGS)
+
+.PHONY: profiles
+profiles: setup $(PROFILE_TOOLS) ## profile every built stage -> profiles/STAGE.{folded,svg}
+	$(PY) -m workshop.profile --all $(PROFILE_ARGS)
+
+.PHONY: compare
+compare: $(VENV)/.installed $(PROFILE_TOOLS) ## profiles/index.html: flamegraphs, timings, where time goes, diffs
+	$(PY) -m workshop.compare --out profiles
 
 # --- checks ------------------------------------------------------------------
 
