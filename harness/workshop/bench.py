@@ -394,17 +394,8 @@ def bench(
         "stages": [row.to_json() for row in rows],
     }
     if out is not None:
-        write(result, Path(out))
+        report.write_report(result, Path(out), "bench")
     return result
-
-
-def write(result: dict[str, Any], out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "bench.json", out / "bench.md"]
-    paths[0].write_text(json.dumps(result, indent=2) + "\n")
-    paths[1].write_text(report.bench_markdown(result))
-    paths += report.bench_chart(result, out / "bench")
-    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ hash salt: the same numbers give the same file, and a diff shows what changed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +321,16 @@ def scaling_chart(result: dict[str, Any], base: Path) -> list[Path]:
     )
     ax.spines[["top", "right"]].set_visible(False)
     return _savefig(fig, base)
+
+
+def write_report(result: dict[str, Any], out: Path, name: str) -> list[Path]:
+    """``out/NAME.json``, ``NAME.md`` and the chart(s), for ``name`` "bench" or "scaling"."""
+    markdown, chart = {
+        "bench": (bench_markdown, bench_chart),
+        "scaling": (scaling_markdown, scaling_chart),
+    }[name]
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.json", out / f"{name}.md"]
+    paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    paths[1].write_text(markdown(result))
+    return paths + chart(result, out / name)

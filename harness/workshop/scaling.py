@@ -22,7 +22,6 @@ Writes ``scaling.json``, ``scaling.md``, ``scaling.svg`` and ``scaling.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -236,17 +235,8 @@ def scaling(
         ],
     }
     if out is not None:
-        write(result, Path(out))
+        report.write_report(result, Path(out), "scaling")
     return result
-
-
-def write(result: dict[str, Any], out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "scaling.json", out / "scaling.md"]
-    paths[0].write_text(json.dumps(result, indent=2) + "\n")
-    paths[1].write_text(report.scaling_markdown(result))
-    paths += report.scaling_chart(result, out / "scaling")
-    return paths
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
