@@ -124,6 +124,21 @@ profiles: setup $(PROFILE_TOOLS) ## profile every built stage -> profiles/STAGE.
 compare: $(VENV)/.installed $(PROFILE_TOOLS) ## profiles/index.html: flamegraphs, timings, where time goes, diffs
 	$(PY) -m workshop.compare --out profiles
 
+# --- workshop ----------------------------------------------------------------
+
+# The hands-on exercise (docs/workshop.md#exercise): stage 1's loop, written in
+# stages/exercise/src/lib.rs. Not a stage: `make build` and the benchmark leave it
+# alone. It fails, saying what to do, until the TODOs are done.
+EXERCISE_TESTS := stages/exercise/tests/test_exercise.py
+.PHONY: check-exercise
+check-exercise: $(VENV)/.installed ## build your stages/exercise, check it against the baseline
+	maturin develop --quiet --profile $(CARGO_PROFILE) --manifest-path stages/exercise/Cargo.toml
+	RUST_BACKTRACE=0 $(PY) -m pytest -p no:cacheprovider -q -rfE $(EXERCISE_TESTS)
+
+.PHONY: reset-exercise
+reset-exercise: ## put the exercise's starter back (discards your edits to its src/lib.rs)
+	git checkout HEAD -- stages/exercise/src/lib.rs
+
 # --- checks ------------------------------------------------------------------
 
 # Rust test binaries link libpython (no extension module there): tell the loader where it is.
@@ -135,11 +150,12 @@ test: setup ## run every test: cargo test (the Rust cores) and pytest (answers v
 	$(PY) -m pytest
 
 .PHONY: lint
-lint: $(VENV)/.installed ## clippy -D warnings, rustfmt --check, ruff check, ruff format --check
+lint: $(VENV)/.installed ## clippy -D warnings, rustfmt, ruff; every path and target the docs name exists
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo fmt --all --check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m workshop.doccheck
 
 .PHONY: format
 format: $(VENV)/.installed ## format Rust and Python in place
