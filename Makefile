@@ -110,9 +110,6 @@ $(INFERNO): | $(VENV)/.installed
 $(RUSTFILT): | $(VENV)/.installed
 	cargo install --quiet --locked rustfilt --version 0.2.1 --root $(VENV)
 PROFILE_TOOLS := $(INFERNO) $(RUSTFILT)
-# tests/test_profiles.py records every stage and draws the compare page: it needs them too.
-test: $(PROFILE_TOOLS)
-
 profile-%: setup $(PROFILE_TOOLS) ## profile one stage: profile-stage0 ... profile-stage3, profile-vectorized
 	$(PY) -m workshop.profile $* $(PROFILE_ARGS)
 
@@ -145,7 +142,8 @@ reset-exercise: ## put the exercise's starter back (discards your edits to its s
 LIBPYTHON_DIR = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
 
 .PHONY: test
-test: setup ## run every test: cargo test (the Rust cores) and pytest (answers vs the baseline)
+# tests/test_profiles.py records every stage and draws the compare page: it needs the profile tools.
+test: setup $(PROFILE_TOOLS) ## run every test: cargo test (the Rust cores) and pytest (answers vs the baseline)
 	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) cargo test --workspace --quiet
 	$(PY) -m pytest
 
