@@ -41,9 +41,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-# One BLAS thread: the stages are single-threaded, and so is the comparison. OpenBLAS
-# reads these once, when numpy is imported, so they are set before any numpy import.
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+from workshop import BLAS_THREAD_VARS as THREAD_VARS  # no numpy import behind this one
+
 # Recorded, never changed: the machine may set OPENBLAS_CORETYPE to choose the kernels.
 ENV_VARS = (*THREAD_VARS, "OPENBLAS_CORETYPE")
 
@@ -250,7 +249,8 @@ def _command(*args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
-def _cpu() -> tuple[str, list[str]]:
+def cpu() -> tuple[str, list[str]]:
+    """The CPU model and the SIMD extensions that matter here, from /proc/cpuinfo."""
     info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
@@ -269,7 +269,7 @@ def environment() -> dict[str, Any]:
     """What the numbers depend on: CPU, versions, thread settings, source revision."""
     import numpy as np
 
-    model, simd = _cpu()
+    model, simd = cpu()
     blas: dict[str, Any] = {}
     try:
         config = np.show_config(mode="dicts")

@@ -30,6 +30,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workshop import ONE_BLAS_THREAD, bench, run
+
 REPO = Path(__file__).resolve().parents[2]
 CRATE = REPO / "stages" / "stage1_getattr"
 BUILD = REPO / "build"
@@ -40,8 +42,6 @@ WHAT = {
     "release": "`maturin develop -r`: opt-level 3",
     "profiling": "release + debug info (`make build`)",
 }
-# One BLAS thread, as everywhere in the workshop (the baseline's norm calls BLAS).
-THREADS = {var: "1" for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 # Runs in the child: report which extension module was imported, then time it.
 CHILD = """\
@@ -79,7 +79,8 @@ def build(profile: str) -> None:
 
 def sample(build_name: str, seconds: float) -> tuple[float, str]:
     """One fresh process: ``(ms per call, file of the module it loaded)``."""
-    env = {**os.environ, **THREADS}
+    # One BLAS thread, as everywhere in the workshop (the baseline's norm calls BLAS).
+    env = {**os.environ, **ONE_BLAS_THREAD}
     if build_name == "stage0":
         cmd = [sys.executable, "-m", "workshop.run", "stage0", "--seconds", str(seconds)]
         loaded = "poly_match (Python)"
@@ -93,7 +94,10 @@ def sample(build_name: str, seconds: float) -> tuple[float, str]:
         loaded = grab(r"^loaded (.*)$", out)
         if not Path(loaded).resolve().is_relative_to(folder(build_name).resolve()):
             raise SystemExit(f"{build_name}: PYTHONPATH did not win, the child loaded {loaded}")
-    return float(grab(r"calls, ([0-9.]+) ms per call", out)), loaded
+    timing = run.parse_result(out)
+    if timing is None:
+        raise SystemExit(f"unexpected output from the child (no result line):\n{out}")
+    return timing[1], loaded
 
 
 def grab(pattern: str, out: str) -> str:
@@ -101,16 +105,6 @@ def grab(pattern: str, out: str) -> str:
     if match is None:
         raise SystemExit(f"unexpected output from the child (no {pattern!r}):\n{out}")
     return match.group(1)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(
-                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def size_mb(build_name: str) -> str:
@@ -178,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(["", *lines, "", verdict, "modules loaded:", *loaded_lines]))
 
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{cpu_model()}, Python {platform.python_version()}"
+    machine = f"{bench.cpu()[0]}, Python {platform.python_version()}"
     conditions = (
         f"{args.samples} samples per build, each a fresh `python -m workshop.run stage1 "
         f"--seconds {args.seconds}` on the canonical workload, rounds interleaved; "

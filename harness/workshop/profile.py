@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop import ONE_BLAS_THREAD, stages
 from workshop import run as runner
-from workshop import stages
 
 PROFILES = Path("profiles")
 RATE = 200  # samples per second, the same for every stage
@@ -546,10 +546,10 @@ def record(
         "-o", str(folded) + ".raw", "--",
         sys.executable, "-m", "workshop.run", stage.name, "--seconds", str(seconds),
     ]  # fmt: skip
-    env = os.environ | {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = os.environ | ONE_BLAS_THREAD
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     said = (done.stdout + done.stderr).strip()
-    timing = re.search(r"(\d+) calls, ([\d.]+) ms per call", done.stdout)
+    timing = runner.parse_result(done.stdout)
     raw = Path(str(folded) + ".raw")
     if done.returncode != 0 or timing is None or not raw.exists():
         refused = r"permission denied|operation not permitted|ptrace|not supported on your platform"
@@ -565,8 +565,8 @@ def record(
         "rate": rate,
         "seconds": seconds,
         "samples": sum(stacks.values()),
-        "calls": int(timing.group(1)),
-        "ms_per_call_under_pyspy": float(timing.group(2)),
+        "calls": timing[0],
+        "ms_per_call_under_pyspy": timing[1],
         "entry_frame": entry_frame(),
         "command": f"py-spy record --native --rate {rate} --format raw -o {folded.name} "
         f"-- python -m workshop.run {stage.name} --seconds {seconds:g}",

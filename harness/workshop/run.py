@@ -9,6 +9,7 @@ The workload is built once, outside the timed loop, with the stage's own Polygon
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -64,6 +65,20 @@ def not_built(stage: stages.Stage) -> str | None:
     return None
 
 
+RESULT_LINE = re.compile(r"(\d+) calls, ([\d.]+) ms per call")
+
+
+def result_line(name: str, done: int, spent: float) -> str:
+    """What the CLI prints last: ``stage1: 60 calls, 18.940 ms per call``."""
+    return f"{name}: {done} calls, {spent / max(done, 1) * 1e3:.3f} ms per call"
+
+
+def parse_result(output: str) -> tuple[int, float] | None:
+    """``(calls, ms per call)`` from the CLI's output, or None if it has no result line."""
+    match = RESULT_LINE.search(output)
+    return None if match is None else (int(match.group(1)), float(match.group(2)))
+
+
 def _summary(workload: dict[str, Any]) -> int:
     """Check every built stage against the baseline, then time a few calls of each."""
     rows = []
@@ -110,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     seconds = args.seconds if args.seconds is not None or args.calls is not None else 5.0
     done, spent = run(stage, calls=args.calls, seconds=seconds, **workload)
-    print(f"{stage.name}: {done} calls, {spent / max(done, 1) * 1e3:.3f} ms per call")
+    print(result_line(stage.name, done, spent))
     return 0
 
 
