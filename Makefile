@@ -40,7 +40,7 @@ help: ## show this help
 		$$1 == "profile-%" && names != "" {printf "  %-18s stages: %s\n", "", names}'
 
 .PHONY: all
-all: setup bench profiles compare ## the main job: set up, check and time every stage, profile them
+all: setup wheel bench profiles compare ## the main job: set up, check and time every stage, profile them
 
 .PHONY: run
 run: setup ## check and roughly time every built stage (quick; `make bench` is the real table)
@@ -68,6 +68,24 @@ setup: $(VENV)/.installed build ## create .venv, install the pinned Python deps,
 
 .PHONY: build
 build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run after each edit)
+
+# --- wheel -------------------------------------------------------------------
+
+# What a team installs without Rust: the final stage (or STAGE=stage3, STAGE=3) built by
+# maturin with the stages' profile for the stable ABI (abi3: one wheel for CPython 3.10 and
+# later), its sdist, and the baseline's wheel the stage imports, in dist/; auditwheel checks
+# the manylinux tag. `make test` installs them into a clean venv without Rust, checks them.
+WHEEL_STAGE = stage$(patsubst stage%,%,$(if $(filter file undefined,$(origin STAGE)),4,$(STAGE)))
+WHEEL_STAMP = dist/.built-$(WHEEL_STAGE)
+dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
+		$$(shell find $$(wildcard stages/$$*_*) stages/common python_baseline harness/workshop \
+			-type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' -o -name '*.pyi' \))
+	$(PY) -m workshop.wheel build --stage $*
+	touch $@
+
+.PHONY: wheel
+wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for Python >= 3.10 + sdist -> dist/, audited
+	@echo "dist/ has $(WHEEL_STAGE)'s wheel and sdist (up to date):" $(notdir $(wildcard dist/poly_match_$(WHEEL_STAGE)-*))
 
 # --- benchmarks --------------------------------------------------------------
 
@@ -232,9 +250,10 @@ LIBPYTHON_DIR = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_config_v
 
 .PHONY: test
 # tests/test_profiles.py records every stage and draws the compare page: it needs the profile tools.
-test: setup $(PROFILE_TOOLS) ## run every test: cargo test (the Rust cores) and pytest (answers vs the baseline)
+test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the Rust cores), pytest (answers vs the baseline), the wheel in a clean venv
 	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) cargo test --workspace --quiet
 	$(PY) -m pytest
+	$(PY) -m workshop.wheel check --stage $(WHEEL_STAGE)
 
 # The compiled modules whose _core.pyi stubs stubtest checks against the built module.
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
@@ -260,6 +279,6 @@ lock: ## re-pin requirements.lock from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 -o requirements.lock
 
 .PHONY: clean
-clean: ## remove .venv, target/ and the built extension modules
-	rm -rf $(VENV) target build .pytest_cache .ruff_cache .hypothesis
+clean: ## remove .venv, target/, dist/ and the built extension modules
+	rm -rf $(VENV) target build dist .pytest_cache .ruff_cache .hypothesis
 	find stages -name '*.so' -delete

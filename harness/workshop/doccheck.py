@@ -35,7 +35,7 @@ from pathlib import Path
 from workshop import REPO, stages
 
 # Folders a build creates: mentioned in the docs, absent from a fresh clone.
-GENERATED = ("target/", "build/", ".venv/", "results/")
+GENERATED = ("target/", "build/", ".venv/", "results/", "dist/")
 FILE_SUFFIXES = {
     ".md", ".py", ".rs", ".toml", ".lock", ".json", ".svg", ".png", ".html",
     ".folded", ".txt", ".cfg", ".yml", ".yaml", ".sh",
