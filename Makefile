@@ -148,6 +148,13 @@ bench-debug: $(VENV)/.installed ## stage 1 as a debug vs release vs profiling bu
 bench-borrow: $(VENV)/.installed ## stage 2 frozen vs the article's borrow scope, side by side
 	$(PY) -m workshop.bench_debug --borrow --out $(OUT)
 
+# Stage 4 built as `make wheel` builds it (abi3) and for this Python only (cp311, say), as
+# `make build` does, into build/stage4-{abi3,profiling}/, timed side by side as bench-debug
+# times its builds. Writes $(OUT)/bench-abi3.{md,json}; about a minute after `make`.
+.PHONY: bench-abi3
+bench-abi3: $(VENV)/.installed ## stage 4's abi3 wheel vs a wheel for this Python only, side by side
+	$(PY) -m workshop.bench_debug --abi3 --out $(OUT)
+
 # --- profiles ----------------------------------------------------------------
 
 # py-spy record --native on the canonical workload, every stage at the same rate for
@@ -188,7 +195,7 @@ compare: $(VENV)/.installed $(PROFILE_TOOLS) ## results/index.html (or reference
 .PHONY: reference
 reference: setup $(PROFILE_TOOLS) ## re-measure everything into reference/ (slow), then re-render the docs' numbers
 	$(MAKE) --no-print-directory OUT=$(REFERENCE) IF_REFUSED= \
-		bench bench-scaling bench-debug bench-borrow bench-threads bench-outliers \
+		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-threads bench-outliers \
 		profiles compare
 	$(MAKE) --no-print-directory docs-numbers
 

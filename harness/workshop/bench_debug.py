@@ -2,6 +2,7 @@
 
     python -m workshop.bench_debug [--samples 7] [--seconds 1.0] [--no-build]
     python -m workshop.bench_debug --borrow     # stage 2 frozen vs the article's borrow scope
+    python -m workshop.bench_debug --abi3       # stage 4: the abi3 wheel vs this Python's
 
 1. Build. The stage 1 crate, unchanged, with three Cargo profiles (see Cargo.toml):
    ``dev`` (what plain ``maturin develop`` gives: no optimisation), ``release``
@@ -24,6 +25,11 @@ replacements, each asserted to apply once), built from a copy of the workspace i
 ``build/stage2-article-src/`` into the shared ``target/``. Every build's answers are
 checked against the baseline (``workshop.checks``), in a child that loads it, before
 any timing. Writes ``results/bench-borrow.md`` and ``.json``.
+
+``--abi3`` does the same for stage 4, both ``--profile profiling``: as ``make wheel``
+builds it, for the stable ABI (``--features pyo3/abi3-py310``, one wheel for CPython 3.10
+and later), against a wheel for this Python only (``cp311``, say), as ``make build``
+builds it. Writes ``results/bench-abi3.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ WHAT = {
     "profiling": "release + debug info (`make build`)",
     "stage2": "`#[pyclass(frozen)]`, read with `.get()` (this repo's stage 2)",
     "article": "not frozen, read with `try_borrow()?` in a block (the article, 2023)",
+    "specific": "for this Python version only (as `make build` builds it)",
+    "abi3": "`--features pyo3/abi3-py310`: the stable ABI, Python >= 3.10 (`make wheel`)",
 }
 
 # Stage 2 as the article wrote it: (file in the crate, old, new), each applied exactly once.
@@ -98,10 +106,12 @@ class Build:
     crate: str  # under stages/
     profile: str
     patch: tuple[tuple[str, str, str], ...] = ()
+    features: tuple[str, ...] = ()  # cargo features maturin builds with
 
     @property
     def folder(self) -> Path:
-        return BUILD / f"{self.stage}-{'article' if self.patch else self.profile}"
+        label = "article" if self.patch else "abi3" if self.features else self.profile
+        return BUILD / f"{self.stage}-{label}"
 
     @property
     def module(self) -> str:
@@ -112,6 +122,10 @@ DEBUG = [Build(p, "stage1", "stage1_getattr", p) for p in PROFILES]
 BORROW = [
     Build("stage2", "stage2", "stage2_polygon", "profiling"),
     Build("article", "stage2", "stage2_polygon", "profiling", ARTICLE_PATCH),
+]
+ABI3 = [
+    Build("specific", "stage4", "stage4_grid", "profiling"),
+    Build("abi3", "stage4", "stage4_grid", "profiling", features=("pyo3/abi3-py310",)),
 ]
 
 # Runs in the child: report which extension module was imported, then check or time it.
@@ -173,9 +187,10 @@ def build(b: Build) -> None:
         manifest = article_source(BUILD / f"{b.folder.name}-src")
         env["CARGO_TARGET_DIR"] = str(REPO / "target")  # shared: pyo3 and friends built once
     maturin = Path(sys.executable).with_name("maturin")
+    features = ["--features", ",".join(b.features)] if b.features else []
     subprocess.run(
         [str(maturin), "build", "--quiet", "--profile", b.profile, "--interpreter",
-         sys.executable, "--out", str(wheels), "--manifest-path", str(manifest)],
+         sys.executable, "--out", str(wheels), "--manifest-path", str(manifest), *features],
         check=True, env=env,
     )  # fmt: skip
     (wheel,) = wheels.glob("*.whl")
@@ -245,18 +260,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--borrow", action="store_true", help="stage 2 frozen vs the article's (bench-borrow)"
     )
+    parser.add_argument(
+        "--abi3", action="store_true", help="stage 4 abi3 vs version-specific (bench-abi3)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     args = parser.parse_args(argv)
     # The builds, the one the others are divided by (and the ratio's name), the report.
     builds, ref, versus, name = (
         (BORROW, "stage2", "frozen", "bench-borrow")
         if args.borrow
+        else (ABI3, "specific", "specific", "bench-abi3")
+        if args.abi3
         else (DEBUG, "release", "release", "bench-debug")
     )
 
     if not args.no_build:
         for b in builds:
             how = " patched as the article wrote it" if b.patch else ""
+            how += f" with {', '.join(b.features)}" if b.features else ""
             print(f"building {b.crate}{how} ({b.profile}) -> {shown(b.folder)}", flush=True)
             build(b)
     for b in builds:
@@ -272,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             ms, loaded[n] = sample(by_name[n], args.seconds)
             times[n].append(ms)
         print(f"round {k + 1}/{args.samples}: " + ", ".join(
-            f"{n} {times[n][-1]:.1f} ms" for n in names), flush=True)  # fmt: skip
+            f"{n} {report.fmt_time(times[n][-1] * 1e-3)}" for n in names), flush=True)  # fmt: skip
 
     median = {n: statistics.median(times[n]) for n in names}
     rows = [
@@ -299,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.borrow:
         result["article_over_frozen"] = median["article"] / median["stage2"]
         markdown, verdict = report.borrow_markdown, report.borrow_verdict
+    elif args.abi3:
+        result["abi3_over_specific"] = median["abi3"] / median["specific"]
+        markdown, verdict = report.abi3_markdown, report.abi3_verdict
     else:
         result["dev_over_release"] = median["dev"] / median["release"]
         markdown, verdict = report.debug_markdown, report.debug_verdict

@@ -113,6 +113,12 @@ def borrow_values(result: dict[str, Any]) -> dict[str, str]:
     return values | build_values(result, "borrow")
 
 
+def abi3_values(result: dict[str, Any]) -> dict[str, str]:
+    slower = result["abi3_over_specific"]
+    values = {"abi3.abi3_over_specific": f"{slower:.2f}x", "abi3.ratio": f"{slower:.2f}"}
+    return values | build_values(result, "abi3")
+
+
 def profile_values(ref: Path) -> dict[str, str]:
     """``profile.STAGE.CATEGORY``: the share of the timed samples, as the compare page shows."""
     values = {}
@@ -170,6 +176,7 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
     ("scaling.json", scaling_values),
     ("bench-debug.json", debug_values),
     ("bench-borrow.json", borrow_values),
+    ("bench-abi3.json", abi3_values),
     ("threads.json", threads_values),
     ("outliers.json", outliers_values),
 ]

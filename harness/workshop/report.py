@@ -555,12 +555,13 @@ def outliers_markdown(result: dict[str, Any]) -> str:
 def debug_table(rows: list[dict[str, Any]], versus: str = "release") -> list[str]:
     """``versus``: the build the ``/`` column divides by (its rows' ``vs_<versus>``)."""
     lines = [
-        f"| build | what | median ms/call | fastest | / {versus} | vs stage 0 | _core .so |",
+        f"| build | what | median per call | fastest | / {versus} | vs stage 0 | _core .so |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        median, fastest = fmt_time(r["median_ms"] * 1e-3), fmt_time(min(r["samples_ms"]) * 1e-3)
         lines.append(
-            f"| {r['build']} | {r['what']} | {r['median_ms']:.2f} | {min(r['samples_ms']):.2f} "
+            f"| {r['build']} | {r['what']} | {median} | {fastest} "
             f"| {r[f'vs_{versus}']:.2f}x "
             f"| {r['speedup_vs_stage0']:.2f}x | {r['so_size']} |"
         )
@@ -577,6 +578,14 @@ def borrow_verdict(result: dict[str, Any]) -> str:
     return (
         f"The article's borrow scope (not frozen, `try_borrow()?` per read) takes {ratio:.2f}x "
         "the time of the frozen class read with `.get()`."
+    )
+
+
+def abi3_verdict(result: dict[str, Any]) -> str:
+    ratio = result["abi3_over_specific"]
+    return (
+        f"The abi3 wheel (one for every CPython from 3.10) takes {ratio:.2f}x the time of the "
+        "wheel built for this Python only, on the same machine in the same rounds."
     )
 
 
@@ -612,3 +621,8 @@ def debug_markdown(result: dict[str, Any]) -> str:
 def borrow_markdown(result: dict[str, Any]) -> str:
     title = "Stage 2: frozen vs the article's borrow scope (`make bench-borrow`)"
     return builds_markdown(result, title, "frozen", borrow_verdict(result))
+
+
+def abi3_markdown(result: dict[str, Any]) -> str:
+    title = "Stage 4: the stable ABI (abi3) vs this Python's own (`make bench-abi3`)"
+    return builds_markdown(result, title, "specific", abi3_verdict(result))
