@@ -266,7 +266,7 @@ test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the R
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
 	poly_match_stage4._core
 .PHONY: lint
-lint: setup ## clippy -D warnings, rustfmt, ruff; every path and target the docs name exists; every measured number in the docs is the reference data's; the stages' .pyi stubs match the modules (stubtest)
+lint: setup ## clippy -D warnings, rustfmt, ruff; every path and target the docs name exists; every measured number in the docs is the reference data's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo fmt --all --check
 	$(PY) -m ruff check .
@@ -274,6 +274,8 @@ lint: setup ## clippy -D warnings, rustfmt, ruff; every path and target the docs
 	$(PY) -m workshop.doccheck
 	$(PY) -m workshop.numbers
 	$(PY) -m mypy.stubtest $(STUBTEST_MODULES)
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows
 
 .PHONY: format
 format: $(VENV)/.installed ## format Rust and Python in place
