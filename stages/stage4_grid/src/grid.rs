@@ -17,37 +17,31 @@ use crate::{Site, squared_threshold};
 /// split across the cores (a few hundred microseconds of work and up).
 pub const LARGE: usize = 20_000;
 
-/// Points per rayon task: large enough that splitting costs little, small
-/// enough that a stop request is seen within a millisecond or so.
+/// Points per rayon task: large enough that splitting costs little.
 const CHUNK: usize = 1024;
 
 /// For every point with a polygon whose center is closer than `max_dist`,
 /// `(point, polygon)`: the polygon of least area, the first one on a tie, in
 /// the order of the points. Areas must be >= 0 or NaN (a Polygon's always are).
-/// On large inputs the points are split across the current rayon pool, and
-/// `stop` is asked before each chunk: once it says yes, the rest is skipped
-/// (the result is then incomplete, for the caller to discard).
+/// On large inputs the points are split across the current rayon pool. `stop`
+/// is asked before each point: once it says yes, the rest is skipped (the
+/// result is then incomplete, for the caller to discard).
 pub fn select(
     sites: &[Site],
     points: &[[f64; 2]],
     max_dist: f64,
-    stop: &(dyn Fn() -> bool + Sync),
+    stop: &(impl Fn() -> bool + Sync),
 ) -> Vec<(usize, usize)> {
     let Some(grid) = Grid::new(sites, points, max_dist) else {
         return Vec::new();
     };
     if sites.len() + points.len() <= LARGE {
-        return grid.select(points, 0);
+        return grid.select(points, 0, stop);
     }
     let parts: Vec<_> = points
         .par_chunks(CHUNK)
         .enumerate()
-        .map(|(k, chunk)| {
-            if stop() {
-                return Vec::new();
-            }
-            grid.select(chunk, k * CHUNK)
-        })
+        .map(|(k, chunk)| grid.select(chunk, k * CHUNK, stop))
         .collect();
     parts.concat()
 }
@@ -212,8 +206,13 @@ impl<'a> Grid<'a> {
         (((v - self.lo[k]) * self.per_cell) as usize).min(n - 1)
     }
 
-    /// The picks of `points`, numbered from `first_index`.
-    fn select(&self, points: &[[f64; 2]], first_index: usize) -> Vec<(usize, usize)> {
+    /// The picks of `points`, numbered from `first_index`, until `stop` says so.
+    fn select(
+        &self,
+        points: &[[f64; 2]],
+        first_index: usize,
+        stop: &impl Fn() -> bool,
+    ) -> Vec<(usize, usize)> {
         let pick = |p| match (self.any_nan, &self.sparse) {
             (false, None) => self.pick::<false>(p),
             (true, None) => self.pick::<true>(p),
@@ -221,6 +220,7 @@ impl<'a> Grid<'a> {
         };
         let picks = points
             .iter()
+            .take_while(|_| !stop())
             .enumerate()
             .filter_map(|(p, &point)| pick(point).map(|i| (first_index + p, i)));
         picks.collect()
