@@ -124,13 +124,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
         let py = obj.py();
         let m = match obj.extract::<f64>() {
             Ok(m) => m,
-            // An int beyond float range: every distance is below it, or none is.
+            // An int beyond the float range: numpy cannot compare with it either.
             Err(err) if err.is_instance_of::<PyOverflowError>(py) => {
-                if obj.gt(0)? {
-                    f64::INFINITY
-                } else {
-                    f64::NEG_INFINITY
-                }
+                return Err(naming(py, "max_dist", err));
             }
             Err(_) => {
                 return Err(PyTypeError::new_err(format!(
