@@ -153,23 +153,34 @@ impl<'a> Grid<'a> {
         // already placed in its cell: a cell's sites stay in index order, and
         // `starts[c]` ends up where cell `c` begins.
         const OUT: usize = usize::MAX;
-        let inside = |c: [f64; 2]| (0..2).all(|k| lo[k] <= c[k] && c[k] <= hi[k]);
-        let mut cells: Vec<usize> = Vec::with_capacity(sites.len());
-        for s in sites {
-            cells.push(if !inside(s.center) {
-                OUT
-            } else if let Some(numbers) = &mut grid.sparse {
-                let next = numbers.len();
-                let cell = [0, 1].map(|k| grid_cell(s.center[k], lo[k], grid.per_cell));
-                *numbers.entry(cell).or_insert(next)
-            } else {
-                grid.axis(s.center[1], 1) * grid.nx + grid.axis(s.center[0], 0)
-            });
-        }
+        let inside = |[x, y]: [f64; 2]| lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
+        let cells: Vec<usize> = match &mut grid.sparse {
+            None => sites
+                .iter()
+                .map(|s| match s.center {
+                    c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
+                    _ => OUT,
+                })
+                .collect(),
+            Some(numbers) => sites
+                .iter()
+                .map(|s| match s.center {
+                    c if inside(c) => {
+                        let next = numbers.len();
+                        let cell = [0, 1].map(|k| grid_cell(c[k], lo[k], grid.per_cell));
+                        *numbers.entry(cell).or_insert(next)
+                    }
+                    _ => OUT,
+                })
+                .collect(),
+        };
         let n_cells = grid.sparse.as_ref().map_or(grid.nx * grid.ny, |m| m.len());
         let mut starts = vec![0; n_cells + 1];
-        for &c in cells.iter().filter(|&&c| c != OUT) {
-            starts[c] += 1;
+        // `OUT` is no index of `starts`: `get_mut` skips it with no test of its own.
+        for &c in &cells {
+            if let Some(count) = starts.get_mut(c) {
+                *count += 1;
+            }
         }
         for c in 1..starts.len() {
             starts[c] += starts[c - 1];
@@ -181,10 +192,10 @@ impl<'a> Grid<'a> {
         };
         let mut entries = vec![empty; starts[n_cells]];
         for (index, (site, &c)) in sites.iter().zip(&cells).enumerate().rev() {
-            if c != OUT {
-                starts[c] -= 1;
+            if let Some(start) = starts.get_mut(c) {
+                *start -= 1;
                 let [x, y] = site.center;
-                entries[starts[c]] = Entry {
+                entries[*start] = Entry {
                     x,
                     y,
                     key: key(site.area, index),
@@ -199,11 +210,14 @@ impl<'a> Grid<'a> {
     ///
     /// Monotone in `v` (subtraction, multiplication by a positive factor,
     /// truncation and clamping all are, even with rounding), so every center in
-    /// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. Saturating
-    /// casts map negative values and NaN to 0 and +inf to the last column.
+    /// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. The saturating
+    /// cast maps NaN to 0 and +-inf to the ends. (To a signed integer: one
+    /// instruction and a fix-up, where a cast to usize takes a dozen.)
     fn axis(&self, v: f64, k: usize) -> usize {
         let n = if k == 0 { self.nx } else { self.ny };
-        (((v - self.lo[k]) * self.per_cell) as usize).min(n - 1)
+        (((v - self.lo[k]) * self.per_cell) as i64)
+            .max(0)
+            .min(n as i64 - 1) as usize
     }
 
     /// The picks of `points`, numbered from `first_index`, until `stop` says so.
@@ -325,8 +339,9 @@ fn bounds(centers: impl Iterator<Item = [f64; 2]>) -> ([f64; 2], [f64; 2]) {
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for c in centers.filter(|c| c[0].is_finite() && c[1].is_finite()) {
         for k in 0..2 {
-            lo[k] = lo[k].min(c[k]);
-            hi[k] = hi[k].max(c[k]);
+            // Not f64::min/max: their care for NaN costs here, with none to meet.
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
         }
     }
     (lo, hi)
