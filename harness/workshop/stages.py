@@ -19,7 +19,7 @@ class Stage:
     # "identical": the stage keeps numpy's area, so its picks must equal the baseline's.
     # "argmin": the stage computes the true area itself (rounded once), where numpy's rounds
     # after every step; on ties within rounding it may pick another polygon of least area
-    # (see workshop.checks). Either way the distance test: every stage computes
+    # (see workshop.checks). Either way the distance test: the Rust stages compute
     # dx*dx + dy*dy with two roundings, as numpy does except with OpenBLAS's AVX-512
     # kernel, which fuses it; there a center within an ulp or two of max_dist can get
     # the other verdict (workshop.fp: the rule, and the cases, tested in test_fp.py).
