@@ -35,9 +35,11 @@ function wait(test, then, tries) {
   if (ok || tries > 200) { then(ok); return; }
   setTimeout(function () { wait(test, then, tries + 1); }, 25);
 }
-function drawn(frame) {
-  var doc = frame.contentDocument;
-  return !!(doc && doc.querySelector('#frames') && doc.querySelectorAll('#frames g').length > 0);
+function drawn(frame, svg) {
+  // the frame shows ``svg`` (not still the one before it) and inferno drew its boxes
+  var doc = frame.contentDocument, url = decodeURIComponent(frame.contentWindow.location.href);
+  if (!doc || url.slice(-svg.length) !== svg) return false;
+  return !!(doc.querySelector('#frames') && doc.querySelectorAll('#frames g').length > 0);
 }
 function finish() {
   document.getElementById('result').textContent = JSON.stringify(result);
@@ -50,6 +52,7 @@ document.getElementById('page').onload = function () {
   var data = JSON.parse(doc.getElementById('page-data').textContent);
   result.controls = !doc.getElementById('controls').hidden;
   var names = Object.keys(data.graphs), pairs = [];
+  result.names = names; result.diff_keys = Object.keys(data.diffs);
   names.forEach(function (n, i) { pairs.push([n, names[(i + 1) %% names.length]]); });
   Object.keys(data.diffs).forEach(function (k) { pairs.push(k.split('|')); });
   var first = data.steps[0].split('|');
@@ -58,15 +61,15 @@ document.getElementById('page').onload = function () {
     left.value = pairs[i][0]; right.value = pairs[i][1];
     left.dispatchEvent(new page.Event('change'));
     var lf = doc.getElementById('left-frame'), rf = doc.getElementById('right-frame');
-    wait(function () { return drawn(lf) && drawn(rf); }, function (ok) {
-      result.graphs[pairs[i][0]] = result.graphs[pairs[i][0]] || ok;
-      result.graphs[pairs[i][1]] = result.graphs[pairs[i][1]] || ok;
-      var key = pairs[i].join('|');
-      if (data.diffs[key]) {
+    var a = data.graphs[pairs[i][0]].svg, b = data.graphs[pairs[i][1]].svg;
+    wait(function () { return drawn(lf, a) && drawn(rf, b); }, function (ok) {
+      result.graphs[pairs[i][0]] = drawn(lf, a);
+      result.graphs[pairs[i][1]] = drawn(rf, b);
+      var key = pairs[i].join('|'), diff = data.diffs[key];
+      if (diff) {
         var grew = doc.getElementById('diff-grew'), gone = doc.getElementById('diff-vanished');
-        wait(function () { return drawn(grew) && drawn(gone); }, function (ok2) {
-          result.diffs[key] = ok2; next(i + 1);
-        });
+        wait(function () { return drawn(grew, diff.grew) && drawn(gone, diff.vanished); },
+             function (ok2) { result.diffs[key] = ok2; next(i + 1); });
       } else { next(i + 1); }
     });
   }
@@ -118,8 +121,9 @@ def test_the_reference_page_works_offline_in_chromium(tmp_path):
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", PAGE.read_text()), "loads from the web"
     result = run_check(PAGE, tmp_path)
     assert result["controls"], "the side-by-side controls stayed hidden: the script did not run"
-    assert result["graphs"] and all(result["graphs"].values()), result["graphs"]
-    assert result["diffs"] and all(result["diffs"].values()), result["diffs"]
+    graphs, diffs = result["graphs"], result["diffs"]
+    assert graphs and set(graphs) == set(result["names"]) and all(graphs.values()), graphs
+    assert diffs and set(diffs) == set(result["diff_keys"]) and all(diffs.values()), diffs
     for scroll in (result["scroll"], result["scroll_after"]):
         assert scroll["scrollWidth"] <= scroll["clientWidth"], f"scrolls sideways: {scroll}"
     # One time scale: each graph as wide as its time per call, the slower one full width.

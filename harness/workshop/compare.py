@@ -268,12 +268,14 @@ def side_by_side(graphs: list[Graph], diffs: dict, steps: list[tuple[str, str]],
             f'<h3>What changed: <span id="diff-title">{_e(" → ".join(first))}</span></h3>',
             f'<div id="diff"{"" if first_diff else " hidden"}>',
             "<p><small>Differential flamegraphs in <b>time per call</b>: each profile's samples "
-            "are spread over its time per call first, so a function that costs the same per "
-            "call in both stays pale, whatever the sample counts. The first is drawn on the "
-            "right-hand profile: <span class='grew'>red</span> costs more per call, "
-            "<span class='shrank'>blue</span> less. The second is drawn on the left-hand one, "
-            "so what vanished still has a box: blue is gone or smaller. Frames are compared by "
-            f"function (lines and crate names dropped).</small></p>{diff_frames}</div>",
+            "are spread over its time per call first (widths in nanoseconds per call), and each "
+            "function is coloured by how its time per call changed: <span class='grew'>red"
+            "</span> costs more per call, <span class='shrank'>blue</span> less, the deeper the "
+            "larger the change; grey within 10%, so a function that costs the same per call in "
+            "both reads as unchanged, whatever the sample counts. The first is the right-hand "
+            "profile; the second the left-hand one, so what vanished still has a box (deep "
+            "blue). Frames are compared by function (lines and crate names dropped).</small>"
+            f"</p>{diff_frames}</div>",
             f'<p id="diff-none"{" hidden" if first_diff else ""}><small>No differential graph '
             f"for this pair; drawn for: {_e(drawn)}.</small></p>",
             f'<script type="application/json" id="page-data">{json.dumps(data)}</script>',

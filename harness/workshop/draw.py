@@ -71,22 +71,28 @@ def flamegraph(
     title: str,
     subtitle: str = "",
     extra: Iterable[str] = (),
-    palette_map: bool = True,
     countname: str = "samples",
     ours: str = analyse.OUR_PYTHON,
+    colours: dict[str, tuple[int, int, int]] | None = None,
 ) -> Path:
-    """Draw ``folded`` (text) to ``svg`` with inferno-flamegraph and the shared palette.
-
-    ``palette_map=False`` for a differential graph, coloured by growth instead.
-    """
+    """Draw ``folded`` (text) to ``svg`` with inferno-flamegraph and the shared palette
+    (or ``colours``: frame -> rgb, for a differential graph)."""
     frames = {f for line in folded.splitlines() for f in line.rsplit(" ", 1)[0].split(";")} | {""}
     with tempfile.TemporaryDirectory() as tmp:
-        if palette_map:
-            Path(tmp, "palette.map").write_text(palette(frames, ours))
+        if colours is None:
+            text = palette(frames, ours)
+        else:
+            colours = {"": (200, 200, 200), **colours}  # "" is inferno's root box, "all"
+            text = "".join(
+                f"{f}->rgb({r},{g},{b})\n"
+                for f, (r, g, b) in sorted(colours.items())
+                if "->" not in f
+            )
+        Path(tmp, "palette.map").write_text(text)
         command = [
-            _tool("inferno-flamegraph"), *(["--cp"] if palette_map else []), "--hash",
+            _tool("inferno-flamegraph"), "--cp", "--hash",
             "--minwidth", "0.05", "--title", title, "--countname", countname,
-            "--bgcolors", "#f8f8f8", "--fontsize", "13", *extra,
+            "--bgcolors", "#f8f8f8", "--fontsize", "13", "--truncate-text-right", *extra,
         ]  # fmt: skip
         if subtitle:
             command += ["--subtitle", subtitle]
@@ -99,8 +105,9 @@ def flamegraph(
 
 
 def svg_height(svg: Path) -> int:
+    """The height of the frame to show ``svg`` in: its own, and the frame's border."""
     match = re.search(r'<svg[^>]*\sheight="(\d+)"', svg.read_text()[:3000])
-    return int(match.group(1)) if match else 600
+    return (int(match.group(1)) if match else 600) + 4
 
 
 # --- one profile ------------------------------------------------------------------
@@ -110,23 +117,18 @@ def per_call_label(seconds: float | None, unit: str = "call") -> str:
     return "? per " + unit if seconds is None else f"{fmt_time(seconds)}/{unit}"
 
 
-def render(prof: Profile, svg: Path, title: str, timing: tuple[float | None, str]) -> Path:
-    """``svg``: the timed part of ``prof``, one box per function (``reading_view``)."""
+def render(prof: Profile, svg: Path, seconds: float | None) -> Path:
+    """``svg``: the timed part of ``prof``, one box per function (``reading_view``), titled
+    short (the page around it says the rest): ``stage1 — 15.1 ms/call``."""
     timed = prof.timed(keep_entry=True)
-    seconds, source = timing
-    unit = prof.meta.get("unit", "call")
     what = prof.meta.get("shown", "the timed calls")
-    said = [
-        f"{prof.meta.get('recorder_line', prof.recorder)}",
-        f"time per {unit}: {source}" if source else "",
-        f"{count(timed)} of {prof.total} samples: {what}",
-        "Python frames merged by function (lines dropped); our Rust keeps its lines",
-    ]
+    subtitle = f"{prof.meta.get('recorder_line', prof.recorder)}; "
+    subtitle += f"{count(timed)} of {prof.total} samples ({what})"
     return flamegraph(
         folded_text(reading_view(timed)),
         svg,
-        f"{title} — {per_call_label(seconds, unit)}",
-        "; ".join(s for s in said if s),
+        f"{prof.name} — {per_call_label(seconds, prof.meta.get('unit', 'call'))}",
+        subtitle,
         ours=prof.meta.get("ours", analyse.OUR_PYTHON),
     )
 
@@ -164,47 +166,73 @@ def diff_view(prof: Profile, seconds: float | None, entry: str | None) -> str:
     return "".join(f"{k} {n}\n" for k, n in sorted(lines.items()))
 
 
+def change_colours(
+    before: dict[str, int], after: dict[str, int]
+) -> dict[str, tuple[int, int, int]]:
+    """A colour per function from the change of its time per call (``before`` and ``after``:
+    function -> inclusive nanoseconds per call): red grew, blue shrank, by how much of the
+    larger of the two; pale grey within 10%, so an unchanged function reads as unchanged."""
+    colours = {}
+    for frame in before.keys() | after.keys():
+        a, b = before.get(frame, 0), after.get(frame, 0)
+        change = (b - a) / max(a, b, 1)
+        strength = min(abs(change), 1.0)
+        if strength < 0.1:
+            colours[frame] = (226, 226, 226)
+            continue
+        hue = 0.0 if change > 0 else 0.62
+        light = 0.90 - 0.28 * (strength - 0.1) / 0.9
+        r, g, b_ = colorsys.hls_to_rgb(hue, light, 0.95)
+        colours[frame] = (round(255 * r), round(255 * g), round(255 * b_))
+    return colours
+
+
+def inclusive(folded: dict[tuple[str, ...], int]) -> dict[str, int]:
+    """Function -> nanoseconds per call of the stacks it is in (once per stack)."""
+    out: dict[str, int] = {}
+    for stack, n in folded.items():
+        for frame in set(stack):
+            out[frame] = out.get(frame, 0) + n
+    return out
+
+
 def write_diffs(
     before: tuple[Profile, float | None, str | None],
     after: tuple[Profile, float | None, str | None],
     folder: Path,
 ) -> tuple[Path, Path]:
-    """Two differential flamegraphs of time per call (inferno-diff-folded, not normalised).
+    """Two differential flamegraphs of time per call.
 
     Each profile is first turned into nanoseconds per call (its samples times its time
-    per call over its sample count), so an unchanged function keeps its width and its
-    colour: only what costs more, or less, per call is red or blue.
+    per call over its sample count), so an unchanged function keeps its width and stays
+    pale whatever the sample counts; a function is coloured by how its time per call
+    changed (``change_colours``).
 
-    ``diff-A-B.svg`` is drawn on B: red costs more per call than in A, blue less.
-    ``diff-A-B-vanished.svg`` is drawn on A, hues switched: blue is what shrank or
-    vanished in B (a box that is gone from B cannot be drawn on B).
+    ``diff-A-B.svg`` is B's graph: red costs more per call than in A, blue less.
+    ``diff-A-B-vanished.svg`` is A's graph, coloured the same way: what vanished from B
+    (a box that is gone from B cannot be drawn on B) is deep blue.
     """
     a, b = before[0].name, after[0].name
     views = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for prof, seconds, entry in (before, after):
-            views[prof.name] = Path(tmp, f"{prof.name}.folded")
-            views[prof.name].write_text(diff_view(prof, seconds, entry))
-        grew, vanished = folder / f"diff-{a}-{b}.svg", folder / f"diff-{a}-{b}-vanished.svg"
-        for first, second, svg, extra, what in (
-            (a, b, grew, [], f"drawn on {b}: red costs more per call, blue less"),
-            (b, a, vanished, ["--negate"], f"drawn on {a}: blue shrank or vanished in {b}"),
-        ):
-            done = subprocess.run(
-                [_tool("inferno-diff-folded"), str(views[first]), str(views[second])],
-                capture_output=True,
-                text=True,
+    for prof, seconds, entry in (before, after):
+        views[prof.name] = {
+            tuple(stack.split(";")): int(n)
+            for stack, _, n in (
+                line.rpartition(" ") for line in diff_view(prof, seconds, entry).splitlines()
             )
-            if done.returncode != 0:
-                raise DrawError(f"inferno-diff-folded failed: {done.stderr.strip()}")
-            flamegraph(
-                done.stdout,
-                svg,
-                f"{a} → {b}: {what}",
-                "functions in the timed calls, width and colour in nanoseconds per call "
-                "(time per call spread over the samples)",
-                extra=extra,
-                palette_map=False,
-                countname="ns per call",
-            )
+        }
+    colours = change_colours(inclusive(views[a]), inclusive(views[b]))
+    grew, vanished = folder / f"diff-{a}-{b}.svg", folder / f"diff-{a}-{b}-vanished.svg"
+    for name, svg, what in (
+        (b, grew, f"{b}, coloured by the change from {a}"),
+        (a, vanished, f"{a}: what shrank or vanished in {b} is blue"),
+    ):
+        flamegraph(
+            folded_text(views[name]),
+            svg,
+            f"{a} → {b}: {what}",
+            "ns per call; red costs more per call, blue less, grey within 10%",
+            countname="ns per call",
+            colours=colours,
+        )
     return grew, vanished

@@ -208,10 +208,7 @@ def timing(prof: Profile, bench: dict[str, float]) -> tuple[float | None, str]:
 
 
 def render(prof: Profile, where: Path, bench: dict[str, float]) -> Path:
-    title = prof.meta.get("title") or prof.name
-    return draw.render(
-        prof, where / f"{prof.name}.svg", f"{prof.name} — {title}", timing(prof, bench)
-    )
+    return draw.render(prof, where / f"{prof.name}.svg", timing(prof, bench)[0])
 
 
 def report(prof: Profile, svg: Path) -> str:
