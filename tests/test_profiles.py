@@ -359,9 +359,12 @@ def test_the_compare_page_works_offline(recorded):
     assert data["graphs"]["stage0"]["seconds"] > data["graphs"]["stage1"]["seconds"] > 0
     stage0 = (out / "stage0.svg").read_text()
     assert "/call" in stage0
-    # The root box is the frame the walkthrough names; norm is one box per caller.
+    # The root box is the frame the walkthrough names; norm is one box per caller, not
+    # one per line it was sampled on.
     assert "call_stage (workshop/run.py)" in stage0
-    assert len(re.findall(r"<title>norm \(numpy/linalg/_linalg\.py\) \(", stage0)) == 1
+    drawn = len(re.findall(r"<title>norm \(numpy/linalg/_linalg\.py\) \(", stage0))
+    by_line = {s[: s.index(f) + 1] for s in recorded("stage0").stacks for f in s if "norm (" in f}
+    assert 1 <= drawn < len(by_line)
 
     # One palette: a frame both stages share has the same colour in both graphs.
     shared = stacks.by_function(RUN_PIPELINE)

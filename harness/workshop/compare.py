@@ -196,6 +196,7 @@ def time_label(g: Graph) -> str:
 def side_by_side(graphs: list[Graph], diffs: dict, steps: list[tuple[str, str]], base: Path):
     """The two-up view: two selects, one time scale, the pair's diffs below."""
     by_name = {g.name: g for g in graphs}
+    steps = [(a, b) for a, b in steps if a in by_name and b in by_name]
     first = steps[0] if steps else (graphs[0].name, graphs[min(1, len(graphs) - 1)].name)
     options = "".join(f'<option value="{_e(g.name)}">{_e(g.name)}</option>' for g in graphs)
 
@@ -233,7 +234,7 @@ def side_by_side(graphs: list[Graph], diffs: dict, steps: list[tuple[str, str]],
             }
             for (a, b), (grew, vanished) in diffs.items()
         },
-        "steps": [f"{a}|{b}" for a, b in steps if a in by_name and b in by_name],
+        "steps": [f"{a}|{b}" for a, b in steps] or [f"{first[0]}|{first[1]}"],
     }
     first_diff = diffs.get(first)
     diff_frames = ""
@@ -370,8 +371,7 @@ RECORDER_NOTES = {
         "see threads Python did not start (rayon's workers), nor inside JIT-compiled code "
         "(<code>numba</code>'s loop is one unnamed frame <code>[?]</code>), and it sometimes "
         "loses the caller of a Rust function that was not inlined (stage 1's "
-        "<code>getattr</code> then sits right under <code>run_pipeline</code>). Each graph's "
-        "root box is <code>call_stage (workshop/run.py)</code>, the runner's timed call."
+        "<code>getattr</code> then sits right under <code>run_pipeline</code>)."
     ),
     "samply": (
         "samply records every thread of the process from the kernel's perf events (Linux) or "
@@ -428,6 +428,11 @@ def page(
     links: str = "",
     extra: str = "",
     steps: list[tuple[str, str]] | None = None,
+    subject: str = "poly-match: where the time goes",
+    root: str = (
+        "Each graph's root box is <code>call_stage (workshop/run.py)</code>, the runner's "
+        "timed call (samply: one root box per thread)."
+    ),
 ) -> str:
     """The page for ``graphs``, written in ``base`` (links are relative to it)."""
     metas = [g.prof.meta for g in graphs]
@@ -457,12 +462,12 @@ def page(
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>poly-match: profiles ({_e(recorder)})</title><style>{CSS}</style></head><body>",
-        f"<h1>poly-match: where the time goes ({_e(recorder)})</h1>",
+        f"<title>{_e(subject)} ({_e(recorder)})</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(subject)} ({_e(recorder)})</h1>",
         f'<p class="source"><b>{header}</b></p>' if header else "",
         f"<p>{_e(recorder)} at {_e(', '.join(rates))} samples/s{run}, drawn by inferno "
         f"with one palette. Page written {today}.</p>",
-        f"<p><small>{RECORDER_NOTES.get(recorder, '')}</small></p>",
+        f"<p><small>{RECORDER_NOTES.get(recorder, '')} {root}</small></p>",
         f"<nav>{nav}</nav>",
         '<h2 id="pair">Side by side</h2>',
         legend(),
@@ -644,7 +649,11 @@ def build_runs(folder: Path) -> Path:
         f"{_date(folder, names)}; the newest is on the right, the run before it on the left"
     )
     index = folder / "index.html"
-    index.write_text(page(graphs, diffs, folder, header, recorder, steps=steps))
+    root = "Each graph is the whole run of your command, imports included."
+    subject = f"your command: {folder.name}"
+    index.write_text(
+        page(graphs, diffs, folder, header, recorder, steps=steps, subject=subject, root=root)
+    )
     return index
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from workshop import analyse
 from workshop.report import fmt_time
 from workshop.stacks import (
+    IMPORTLIB,
     Profile,
     count,
     folded_text,
@@ -160,8 +161,8 @@ def diff_view(prof: Profile, seconds: float | None, entry: str | None) -> str:
             stack = stack[1:]
         if stack and entry and is_python(stack[0]) and function_name(stack[0]) == entry:
             stack = stack[1:]
-        frames = [diff_frame(f) for f in stack]
-        key = ";".join([f"{entry or 'the run'} (timed calls)", *frames])
+        frames = [diff_frame(f) for f in stack if not IMPORTLIB.search(f)]
+        key = ";".join([f"{entry} (timed calls)" if entry else "the whole run", *frames])
         lines[key] = lines.get(key, 0) + n
     return "".join(f"{k} {n}\n" for k, n in sorted(lines.items()))
 

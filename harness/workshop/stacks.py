@@ -273,9 +273,17 @@ def reading_view(stacks: Stacks) -> Stacks:
     A Python frame's line is where that function was when sampled, so ``norm`` sampled
     on ten lines would be ten sibling boxes; dropped, it is one box whose width reads
     off the graph. The stage crates' own Rust frames keep their lines: which line of
-    our loop is hot is the lesson of stages 3 and 4.
+    our loop is hot is the lesson of stages 3 and 4. The import machinery's frames go.
     """
     out: Counter[tuple[str, ...]] = Counter()
     for stack, n in stacks.items():
-        out[tuple(f if is_stage_crate(f) else by_function(f) for f in stack)] += n
+        kept = (
+            f if is_stage_crate(f) else by_function(f) for f in stack if not IMPORTLIB.search(f)
+        )
+        out[tuple(kept)] += n
     return dict(out)
+
+
+# The import machinery's own frames: between one module's `<module>` and the next, a
+# dozen of them per import; without them an import reads as the modules it ran.
+IMPORTLIB = re.compile(r"\(<frozen importlib\._bootstrap(_external)?>(:\d+)?\)$")
