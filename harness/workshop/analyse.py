@@ -180,7 +180,7 @@ OUR_PYTHON = r"\((poly_match|workshop)"
 def family(frame: str, ours: str = OUR_PYTHON) -> str:
     """Where ``frame``'s code comes from (a key of ``FAMILIES``). ``ours``: the files that
     count as our Python code (a reader's own script when it is the subject)."""
-    if is_rust(frame):
+    if is_rust(frame) or frame.startswith("[Rust runtime"):  # stacks.RUNS' box
         return "rust" if re.match(r"^<?stage\d\w*::", frame) else "rust_lib"
     if "numpy" in frame or "_multiarray" in frame or "openblas" in frame:
         return "numpy"

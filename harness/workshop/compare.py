@@ -164,8 +164,8 @@ SCRIPT = """
         if (f.getAttribute('src') !== diff[k]) f.setAttribute('src', diff[k]);
         f.style.height = diff[k + '_height'] + 'px';
       });
-      document.getElementById('diff-title').textContent = left.value + ' \\u2192 ' + right.value;
     }
+    document.getElementById('diff-title').textContent = left.value + ' \\u2192 ' + right.value;
     if (history.replaceState) history.replaceState(null, '', '#' + key.replace('|', ','));
   }
   function step(by) {
@@ -385,6 +385,14 @@ RECORDER_NOTES = {
 }
 
 
+ROOTS = {
+    "py-spy": "Each graph's root box is <code>call_stage (workshop/run.py)</code>, the runner's "
+    "timed call.",
+    "samply": "Each graph has a root box per thread; a run of the interpreter's C frames, or of "
+    "the Rust runtime's (std, core, rayon), is drawn as one box.",
+}
+
+
 def recorders_table(pages: dict[str, list[Graph]]) -> str:
     """What py-spy and samply saw of the same profiles, measured on their stacks."""
     names = [
@@ -429,10 +437,7 @@ def page(
     extra: str = "",
     steps: list[tuple[str, str]] | None = None,
     subject: str = "poly-match: where the time goes",
-    root: str = (
-        "Each graph's root box is <code>call_stage (workshop/run.py)</code>, the runner's "
-        "timed call (samply: one root box per thread)."
-    ),
+    root: str = "",
 ) -> str:
     """The page for ``graphs``, written in ``base`` (links are relative to it)."""
     metas = [g.prof.meta for g in graphs]
@@ -467,7 +472,8 @@ def page(
         f'<p class="source"><b>{header}</b></p>' if header else "",
         f"<p>{_e(recorder)} at {_e(', '.join(rates))} samples/s{run}, drawn by inferno "
         f"with one palette. Page written {today}.</p>",
-        f"<p><small>{RECORDER_NOTES.get(recorder, '')} {root}</small></p>",
+        f"<p><small>{RECORDER_NOTES.get(recorder, '')} {root or ROOTS.get(recorder, '')}"
+        "</small></p>",
         f"<nav>{nav}</nav>",
         '<h2 id="pair">Side by side</h2>',
         legend(),

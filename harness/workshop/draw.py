@@ -125,8 +125,10 @@ def render(prof: Profile, svg: Path, seconds: float | None) -> Path:
     what = prof.meta.get("shown", "the timed calls")
     subtitle = f"{prof.meta.get('recorder_line', prof.recorder)}; "
     subtitle += f"{count(timed)} of {prof.total} samples ({what})"
+    if prof.recorder == "samply":
+        subtitle += "; runs of interpreter and Rust runtime frames: one box each"
     return flamegraph(
-        folded_text(reading_view(timed)),
+        folded_text(reading_view(timed, runs=prof.recorder == "samply")),
         svg,
         f"{prof.name} — {per_call_label(seconds, prof.meta.get('unit', 'call'))}",
         subtitle,

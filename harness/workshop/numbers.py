@@ -131,7 +131,7 @@ def profile_values(ref: Path) -> dict[str, str]:
             for key, share in analyse.recorder_view(prof).items():
                 shown = f"{share:.0f}" if key in ("samples", "threads") else f"{100 * share:.0f}%"
                 values[f"profile.view.{recorder}.{prof.name}.{key}"] = shown
-            if prof.recorder == "samply":
+            if prof.recorder == "samply" and prof.name in analyse.SAMPLY_CLAIMS:
                 _, grid = analyse.worker_shares(prof)
                 values[f"profile.samply.{prof.name}.workers_grid"] = f"{100 * grid:.0f}%"
     return values

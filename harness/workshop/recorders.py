@@ -119,11 +119,11 @@ def record_pyspy(command: list[str], rate: int, env: dict[str, str]) -> Recordin
 # --- samply --------------------------------------------------------------------------------
 
 
-def samply_refused(paranoid: Path = PARANOID) -> str | None:
+def samply_refused(paranoid: Path | None = None) -> str | None:
     """Why samply cannot record here (one line), or None."""
     if sys.platform == "linux":
         try:
-            level = int(paranoid.read_text())
+            level = int((paranoid or PARANOID).read_text())
         except (OSError, ValueError):
             return None
         if level > 1:
@@ -178,6 +178,12 @@ def read_gecko(path: Path) -> dict:
     return json.loads(data)
 
 
+def _debug_key(debug_id: str) -> str:
+    """A library's id as both files spell it: the sidecar's ``e86a51a7-fc1a-...`` and the
+    profile's breakpad id ``E86A51A7FC1A...0`` (the same 32 digits, then an age)."""
+    return debug_id.replace("-", "").upper()[:32]
+
+
 class Symbols:
     """The ``.syms.json`` sidecar: per library (by debug id), address -> frames.
 
@@ -190,7 +196,7 @@ class Symbols:
         self.libs: dict[str, tuple[list[int], list[int], list[dict]]] = {}
         for lib in data.get("data", []):
             known = sorted(lib.get("known_addresses", []))
-            self.libs[lib["debug_id"].upper().replace("-", "")] = (
+            self.libs[_debug_key(lib["debug_id"])] = (
                 [rva for rva, _ in known],
                 [index for _, index in known],
                 lib.get("symbol_table", []),
@@ -206,7 +212,7 @@ class Symbols:
 
     def frames(self, debug_id: str, rva: int) -> list[str] | None:
         """The frames at ``rva`` in the library, outermost first, or None."""
-        lib = self.libs.get(debug_id.upper().replace("-", ""))
+        lib = self.libs.get(_debug_key(debug_id))
         if lib is None:
             return None
         rvas, indexes, table = lib
@@ -253,21 +259,16 @@ def gecko_stacks(profile: dict, symbols: Symbols) -> tuple[Counter[tuple[str, ..
     window = _marker_window(threads, shared)
     stacks: Counter[tuple[str, ...]] = Counter()
     per_thread: dict[str, int] = {}
-    others = 0
+    workers = 0
     for thread in threads:
         strings = thread.get("stringArray") or _column(shared, "stringArray")
-        if thread.get("isMainThread"):
-            root = "[main thread]"
-        else:
-            others += 1
-            root = f"[thread {others + 1}]"
         unwind = _unwinder(thread, _frame_names(thread, strings, libs, symbols))
         samples = thread["samples"]
         stack_col = _column(samples, "stack")
         times = _sample_times(samples)
         weights = _column(samples, "weight") or [1] * len(stack_col)
         cpu = _column(samples, "threadCPUDelta")
-        kept = 0
+        mine: Counter[tuple[str, ...]] = Counter()
         for i, stack in enumerate(stack_col):
             if stack is None:
                 continue
@@ -275,11 +276,18 @@ def gecko_stacks(profile: dict, symbols: Symbols) -> tuple[Counter[tuple[str, ..
                 continue
             if cpu and i > 0 and not cpu[i]:
                 continue
-            weight = weights[i] if weights[i] is not None else 1
-            stacks[(root, *unwind(stack))] += weight
-            kept += weight
-        if kept:
-            per_thread[root] = kept
+            mine[unwind(stack)] += weights[i] if weights[i] is not None else 1
+        if not mine:
+            continue
+        # The other threads are numbered as they appear (from 2), counting those that ran.
+        if thread.get("isMainThread"):
+            root = "[main thread]"
+        else:
+            workers += 1
+            root = f"[thread {workers + 1}]"
+        per_thread[root] = sum(mine.values())
+        for stack, n in mine.items():
+            stacks[(root, *stack)] += n
     extra = {"threads": per_thread, "window": bool(window)}
     return stacks, extra
 
@@ -360,6 +368,8 @@ def _frame_names(thread: dict, strings: list[str], libs: list[dict], symbols: Sy
             out.append(resolved)
         elif lib is not None and re.fullmatch(r"0x[0-9a-f]+", name):
             out.append([f"[{lib.get('debugName') or lib.get('name')}]"])
+        elif re.fullmatch(r"0x[0-9a-f]+", name):
+            out.append(["[?]"])  # no library: JIT-compiled code (numba), as py-spy names it
         else:
             out.append([name])
     return out

@@ -110,7 +110,7 @@ def clean_stacks(raw: Iterable[tuple[list[str], int]]) -> Counter[tuple[str, ...
     stacks: Counter[tuple[str, ...]] = Counter()
     for frames, count in parsed:
         cleaned = [clean[frame] for frame in frames]
-        while len(cleaned) > 1 and cleaned[0].startswith("["):
+        while len(cleaned) > 1 and cleaned[0].startswith("[") and not THREAD.match(cleaned[0]):
             cleaned.pop(0)
         stacks[tuple(cleaned)] += count
     return stacks
@@ -267,20 +267,46 @@ class Profile:
         return {stack: max(1, round(n * scale)) for stack, n in timed.items()}
 
 
-def reading_view(stacks: Stacks) -> Stacks:
+# samply's native stacks, read as a person would: a run of the interpreter's (or libc's) C
+# frames is one box, and so is a run of the Rust runtime's (std, core, alloc, rayon's
+# plumbing, mostly inlined), so our own frames and the libraries' stand out.
+RUNS = {
+    "[CPython interpreter, libc]": re.compile(
+        r"\((?!<)[^()]*\.[chS](:\d+)?\)$|^\[[^\]]*\.so[^\]]*\]$"
+    ),
+    "[Rust runtime: std, core, alloc, rayon]": re.compile(
+        r"^<?(?:std|core|alloc|rayon_core|rayon)::|^<[\[&*]*(?:std|core|alloc|rayon_core)::"
+    ),
+}
+
+
+def collapse_runs(stack: tuple[str, ...]) -> tuple[str, ...]:
+    """``stack`` with each run of frames that ``RUNS`` names as one box."""
+    out: list[str] = []
+    for frame in stack:
+        name = next((label for label, rule in RUNS.items() if rule.search(frame)), None)
+        if name is None:
+            out.append(frame)
+        elif not out or out[-1] != name:
+            out.append(name)
+    return tuple(out)
+
+
+def reading_view(stacks: Stacks, runs: bool = False) -> Stacks:
     """The stacks as the flamegraphs show them: one box per function.
 
     A Python frame's line is where that function was when sampled, so ``norm`` sampled
     on ten lines would be ten sibling boxes; dropped, it is one box whose width reads
     off the graph. The stage crates' own Rust frames keep their lines: which line of
-    our loop is hot is the lesson of stages 3 and 4. The import machinery's frames go.
+    our loop is hot is the lesson of stages 3 and 4. The import machinery's frames go;
+    with ``runs`` (samply's native stacks), so do the runs ``collapse_runs`` folds.
     """
     out: Counter[tuple[str, ...]] = Counter()
     for stack, n in stacks.items():
         kept = (
             f if is_stage_crate(f) else by_function(f) for f in stack if not IMPORTLIB.search(f)
         )
-        out[tuple(kept)] += n
+        out[collapse_runs(tuple(kept)) if runs else tuple(kept)] += n
     return dict(out)
 
 
