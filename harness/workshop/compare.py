@@ -309,7 +309,7 @@ def timings_table(graphs: list[Graph]) -> str:
 
 
 def percent(share: float) -> str:
-    return "&lt;1%" if share < 0.005 else f"{100 * share:.0f}%"
+    return "0%" if share == 0 else "&lt;1%" if share < 0.005 else f"{100 * share:.0f}%"
 
 
 def where_table(graphs: list[Graph]) -> str:
