@@ -1,11 +1,11 @@
 """The comparison page in a real browser: headless Chromium (Debian's `chromium` package).
 
-The committed page (profiles/reference/index.html) is opened from the file system, as a
-reader opens it, inside a 1400 px wide frame of a small test page whose script reads it:
-every flamegraph the page offers loads (each pair of the side-by-side view is chosen in
-turn, as a reader would with the two lists), the differential graphs load, one time scale
-draws the faster stage narrower, and nothing scrolls sideways at 1400 px. Chromium prints
-the test page's DOM when its scripts are done (--dump-dom), results included.
+The committed pages (profiles/reference/index.html, and samply's) are opened from the file
+system, as a reader opens them, inside a 1400 px wide frame of a small test page whose script
+reads them: every flamegraph a page offers loads (each pair of the side-by-side view is chosen
+in turn, as a reader would with the two lists), the differential graphs load, one time scale
+draws the faster stage narrower, and nothing scrolls sideways at 1400 px. Chromium prints the
+test page's DOM when its scripts are done (--dump-dom), results included.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 from workshop import PROFILES_REFERENCE
 
-PAGE = PROFILES_REFERENCE / "index.html"
+PAGES = [PROFILES_REFERENCE / "index.html", PROFILES_REFERENCE / "samply" / "index.html"]
 WIDTH = 1400
 
 CHECK = """<!doctype html><meta charset="utf-8"><body style="margin:0">
@@ -115,11 +115,12 @@ def run_check(page, tmp_path) -> dict:
     return json.loads(text)
 
 
-def test_the_reference_page_works_offline_in_chromium(tmp_path):
-    if not PAGE.exists():
+@pytest.mark.parametrize("page", PAGES, ids=["py-spy", "samply"])
+def test_the_reference_page_works_offline_in_chromium(page, tmp_path):
+    if not page.exists():
         pytest.skip("no reference page yet")
-    assert not re.search(r"(src|href)=[\"']?(https?:)?//", PAGE.read_text()), "loads from the web"
-    result = run_check(PAGE, tmp_path)
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", page.read_text()), "loads from the web"
+    result = run_check(page, tmp_path)
     assert result["controls"], "the side-by-side controls stayed hidden: the script did not run"
     graphs, diffs = result["graphs"], result["diffs"]
     assert graphs and set(graphs) == set(result["names"]) and all(graphs.values()), graphs
