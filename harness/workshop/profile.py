@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("name a stage, pass --all or --script")
         where = folder(args.out, args.profiler)
         bench = bench_seconds(args.bench or default_bench(args.out))
+        if args.profiler == "samply" and not args.render:
+            recorders.check_samply()
         for subj in chosen:
             if args.render:
                 prof = Profile.read(where / f"{subj.name}.folded")

@@ -140,12 +140,17 @@ MARKER_DIR = "WORKSHOP_SAMPLY_MARKERS"
 TIMED = "timed calls"
 
 
-def record_samply(command: list[str], rate: int, env: dict[str, str]) -> Recording:
-    """``samply record --save-only --unstable-presymbolicate`` around ``command``."""
+def check_samply() -> None:
+    """Raise ``Refused`` (with the hint) where the kernel will not let samply record."""
     why = samply_refused()
     if why:
         level = PARANOID.read_text().strip()
         raise Refused(PERF_HINT.format(level=level), f"samply: {why}")
+
+
+def record_samply(command: list[str], rate: int, env: dict[str, str]) -> Recording:
+    """``samply record --save-only --unstable-presymbolicate`` around ``command``."""
+    check_samply()
     samply = tool("samply")
     if samply is None:
         raise RecordError(f"samply not found; `{SAMPLY_INSTALL}` installs it into .venv/bin")
