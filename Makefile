@@ -27,9 +27,11 @@ CARGO_PROFILE ?= profiling
 # only `make reference` writes. The harness's workshop.RESULTS and workshop.REFERENCE match.
 OUT := results
 REFERENCE := reference
-# The stage names `make profile-STAGE` accepts, from the registry (harness/workshop/stages.py).
+# The stage names `make profile-STAGE` accepts, from the registry (harness/workshop/stages.py),
+# and stage4_large: stage 4 on the large workload (workshop.profile.SUBJECTS).
 STAGE_NAMES = $(shell PYTHONPATH=harness $(PYTHON) -c \
-	'from workshop.stages import STAGES; print(" ".join(s.name for s in STAGES))' 2>/dev/null)
+	'from workshop.stages import STAGES; print(" ".join(s.name for s in STAGES))' 2>/dev/null) \
+	stage4_large
 
 .PHONY: help
 help: ## show this help
@@ -157,14 +159,21 @@ bench-abi3: $(VENV)/.installed ## stage 4's abi3 wheel vs a wheel for this Pytho
 
 # --- profiles ----------------------------------------------------------------
 
-# py-spy record --native on the canonical workload, every stage at the same rate for
-# the same wall time. Outputs in $(OUT)/: STAGE.folded (collapsed stacks), STAGE.svg,
-# STAGE.meta.json. py-spy needs ptrace: run as root or see the hint it prints. Where it may
-# not attach (no ptrace, macOS), `make profiles` says so in one line and succeeds, so that
-# `make` still finishes; `make profile-STAGE` fails with the hint.
+# A recorder around the canonical workload, every stage at the same rate for the same wall
+# time (and stage4_large: stage 4 on 100k polygons x 10k points, rayon on every core).
+# PROFILER=py-spy (the default, the walkthrough's: Python functions by name, Rust frames with
+# --native) or PROFILER=samply (every thread, rayon's workers too; native frames only).
+# Outputs in $(PROFILE_OUT)/, samply's in $(PROFILE_OUT)/samply/: STAGE.folded (collapsed
+# stacks), STAGE.meta.json, STAGE.svg, index.html (the comparison page). Where the recorder may
+# not read the process (ptrace or perf events refused; py-spy on macOS), `make profiles` says so
+# in one line and succeeds, so that `make` still finishes; `make profile-STAGE` fails with the hint.
+PROFILER ?= py-spy
+PROFILE_OUT := profiles/runs
+PROFILE_REFERENCE := profiles/reference
 PROFILE_SECONDS ?= 5
 PROFILE_RATE ?= 200
-PROFILE_ARGS = --seconds $(PROFILE_SECONDS) --rate $(PROFILE_RATE) --out $(OUT)
+PROFILE_ARGS = --profiler $(PROFILER) --seconds $(PROFILE_SECONDS) --rate $(PROFILE_RATE) \
+	--out $(PROFILE_OUT)
 # `make profiles` passes it; `make reference` empties it (the reference set needs them all).
 IF_REFUSED := --skip-if-refused
 # Flamegraph drawing (inferno) and Rust v0 demangling (rustfilt): pinned CLI tools from
@@ -178,25 +187,51 @@ $(RUSTFILT): | $(VENV)/.installed
 	@echo "installing rustfilt (reads Rust's symbol names) into .venv/bin: cargo install, about 20 s, once"
 	cargo install --quiet --locked rustfilt --version 0.2.1 --root $(VENV)
 PROFILE_TOOLS := $(INFERNO) $(RUSTFILT)
-profile-%: setup $(PROFILE_TOOLS) ## profile one stage (-> results/STAGE.svg) and refresh results/index.html
+# samply, the second recorder: installed the first time PROFILER=samply asks for it, not by
+# `make` (it compiles for a few minutes). cargo shows its own progress.
+SAMPLY := $(VENV)/bin/samply
+$(SAMPLY): | $(VENV)/.installed
+	@echo "installing samply 0.13.1 (records every thread) into .venv/bin: cargo install, a few minutes, once"
+	cargo install --locked samply --version 0.13.1 --root $(VENV)
+RECORDER := $(if $(filter samply,$(PROFILER)),$(SAMPLY))
+
+.PHONY: samply
+samply: $(SAMPLY) ## install samply, the second recorder (every thread; macOS too) into .venv/bin, once
+
+profile-%: setup $(PROFILE_TOOLS) $(RECORDER) ## profile one stage (-> profiles/runs/STAGE.svg, PROFILER=samply: samply/) and refresh the page
 	$(PY) -m workshop.profile $* $(PROFILE_ARGS)
-	$(PY) -m workshop.compare --out $(OUT) --changed
+	$(PY) -m workshop.compare --profiler $(PROFILER) --out $(PROFILE_OUT) --changed
 
 .PHONY: profiles
-profiles: setup $(PROFILE_TOOLS) ## profile every built stage -> results/STAGE.{folded,svg}
+profiles: setup $(PROFILE_TOOLS) $(RECORDER) ## profile every built stage -> profiles/runs/STAGE.{folded,svg} (PROFILER=samply: samply/)
 	$(PY) -m workshop.profile --all $(IF_REFUSED) $(PROFILE_ARGS)
 
 .PHONY: compare
-compare: $(VENV)/.installed $(PROFILE_TOOLS) ## results/index.html (or reference/'s if you have no profiles): flamegraphs, timings, diffs
-	$(PY) -m workshop.compare --out $(OUT)
+compare: $(VENV)/.installed $(PROFILE_TOOLS) ## profiles/runs/index.html (or the reference set's): two flamegraphs side by side, timings, diffs
+	$(PY) -m workshop.compare --profiler $(PROFILER) --out $(PROFILE_OUT)
+
+# Your own code: any Python script (a .py file runs with the venv's python) or command, with
+# either recorder, into profiles/runs/scripts/NAME/ (samply: profiles/runs/samply/scripts/NAME/).
+# Every run is kept (run1, run2, ...); the page shows the newest beside the one before, and
+# the differential graph between them.
+.PHONY: profile-script
+profile-script: $(VENV)/.installed $(PROFILE_TOOLS) $(RECORDER) ## profile your own code: SCRIPT="my_script.py args" [PROFILER=samply] -> profiles/runs/scripts/
+	@if [ -z "$(SCRIPT)" ]; then \
+		echo 'usage: make profile-script SCRIPT="path/to/script.py its args" [PROFILER=samply] [NAME=name]'; \
+		exit 2; fi
+	$(PY) -m workshop.profile --script '$(SCRIPT)' $(if $(NAME),--name '$(NAME)') \
+		--profiler $(PROFILER) --rate $(PROFILE_RATE) --out $(PROFILE_OUT)
 
 # The committed reference set: what the docs quote and a reader sees without running
-# anything. Only this target writes reference/; every other one writes results/.
+# anything. Only this target writes reference/ and profiles/reference/; every other one
+# writes results/ and profiles/runs/.
 .PHONY: reference
-reference: setup $(PROFILE_TOOLS) ## re-measure everything into reference/ (slow), then re-render the docs' numbers
-	$(MAKE) --no-print-directory OUT=$(REFERENCE) IF_REFUSED= \
-		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-threads bench-outliers \
+reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure everything into reference/ and profiles/reference/ (slow), re-render the docs' numbers
+	$(MAKE) --no-print-directory OUT=$(REFERENCE) PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= \
+		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-threads bench-outliers profiles
+	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= PROFILER=samply \
 		profiles compare
+	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) compare
 	$(MAKE) --no-print-directory docs-numbers
 
 .PHONY: docs-numbers
@@ -256,7 +291,8 @@ diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesso
 LIBPYTHON_DIR = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
 
 .PHONY: test
-# tests/test_profiles.py records every stage and draws the compare page: it needs the profile tools.
+# tests/test_profiles.py records the stages with claims and draws the compare page: it needs the
+# profile tools. Its samply tests run where samply is installed (`make samply`) and allowed.
 test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the Rust cores), pytest (answers vs the baseline), the wheel in a clean venv
 	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) cargo test --workspace --quiet
 	$(PY) -m pytest

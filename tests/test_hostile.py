@@ -48,11 +48,11 @@ def assert_baselines_answer(name: str, polygon_args, points, baseline_points=Non
     cls = polygon_cls(name)
     ours = [cls(x, y) for x, y in polygon_args]
     result = run(name, ours, points, **kw)
-    if isinstance(points, np.ndarray):  # the pairs hold its rows, new views
+    if isinstance(points, np.ndarray) and points.dtype != object:  # its rows, new views
         assert all(np.shares_memory(point, points) for point, _ in result)
         checks.assert_same_objects(result, [point for point, _ in result], ours)
     else:
-        checks.assert_same_objects(result, points, ours)
+        checks.assert_same_objects(result, list(points), ours)
     checks.assert_identical_picks(checks.picks(result, ours), expected)
 
 
@@ -348,3 +348,222 @@ def test_polygons_travel_through_multiprocessing(pool, name: str) -> None:
     assert [same_bits(a, p.area()) for a, p in zip(areas, polygons, strict=True)] == [True] * 2
     for back, poly in zip(pool.map(helpers.identity, polygons), polygons, strict=True):
         assert_same_polygon(back, poly)
+
+
+# --- points as real programs hand them over ------------------------------------------
+
+
+def integer_points(points: list[np.ndarray]) -> list[np.ndarray]:
+    """The points rounded to integers: exact as float32, int64 or big-endian float64."""
+    return [np.round(p) for p in points]
+
+
+COLUMN_MAJOR = {
+    # pandas' DataFrame.to_numpy() and `.T` views hand over column-major arrays, and a
+    # dtype cast keeps that layout.
+    "float64 .T view": lambda xs, ys: np.array([xs, ys]).T,
+    "float32 .T view": lambda xs, ys: np.array([xs, ys], np.float32).T,
+    "int64, column-major": lambda xs, ys: np.asfortranarray(np.array([xs, ys]).T, np.int64),
+    "big-endian >f8, column-major": lambda xs, ys: np.array([xs, ys], ">f8").T,
+    "every other row of a float32 array": lambda xs, ys: np.repeat(
+        np.array([xs, ys], np.float32).T, 2, axis=0
+    )[::2],
+}
+
+
+@pytest.mark.parametrize(("form", "name"), cases(COLUMN_MAJOR, ALL))
+def test_column_major_and_cast_point_arrays_give_the_baselines_answer(distinct, form, name):
+    polygon_args, points = distinct
+    points = integer_points(points)
+    xs, ys = np.array(points).T
+    array = COLUMN_MAJOR[form](xs, ys)
+    assert array.shape == (len(points), 2)
+    assert_baselines_answer(name, polygon_args, array, baseline_points=list(array.astype(float)))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_points_of_shape_0_an_object_array_and_a_list_subclass(distinct, name) -> None:
+    polygon_args, points = distinct
+    assert_baselines_answer(name, polygon_args, np.zeros((0,)))
+    assert_baselines_answer(name, polygon_args, np.zeros((0, 2)))
+    objects = np.empty(len(points), dtype=object)
+    objects[:] = points
+    assert_baselines_answer(name, polygon_args, objects, baseline_points=points)
+
+
+class FirstHalf(list):
+    """A list whose iteration yields only its first half: ``for x in it`` must see that."""
+
+    def __iter__(self):
+        return iter(list(super().__iter__())[: len(self) // 2])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_list_subclass_is_iterated_not_read_from_its_storage(distinct, name) -> None:
+    polygon_args, points = distinct
+    base = [poly_match.Polygon(x, y) for x, y in polygon_args]
+    expected = checks.picks(poly_match.main(FirstHalf(base), FirstHalf(points)), base)
+    cls = polygon_cls(name)
+    ours = [cls(x, y) for x, y in polygon_args]
+    got = checks.picks(run(name, FirstHalf(ours), FirstHalf(points)), ours)
+    assert got == expected
+    assert len(expected) < len(checks.picks(poly_match.main(base, points), base))
+
+
+# --- max_dist of any numeric type: compared as the baseline compares ---------------------
+
+
+def boundary_workload() -> tuple[list, list, float]:
+    """Centers at exactly representable distances d from their points, so that a
+    max_dist just above d (closer than a float can say) decides the answer."""
+    polygon_args = [
+        (np.array([0.0, 6.0, 0.0]) + k * 100, np.array([0.0, 0.0, 6.0])) for k in range(4)
+    ]
+    centers = [(2.0 + k * 100, 2.0) for k in range(4)]
+    points = [np.array([cx + 3.0, cy + 4.0]) for cx, cy in centers]  # exactly 5 away
+    return polygon_args, points, 5.0
+
+
+MAX_DISTS = {
+    "Decimal just above": lambda d: (
+        __import__("decimal").Decimal(d) + __import__("decimal").Decimal("1e-20")
+    ),
+    "Fraction just above": lambda d: (
+        __import__("fractions").Fraction(d) + __import__("fractions").Fraction(1, 10**30)
+    ),
+    "longdouble just above": lambda d: np.nextafter(np.longdouble(d), np.longdouble(np.inf)),
+    "int equal": lambda d: int(d),
+    "Decimal equal": lambda d: __import__("decimal").Decimal(d),
+}
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("kind", MAX_DISTS)
+def test_a_max_dist_between_two_floats_is_compared_exactly(name: str, kind: str) -> None:
+    """The baseline compares numpy's float64 distance with max_dist itself, and Python
+    compares a float with an int, Decimal, Fraction or longdouble exactly: a distance of
+    exactly 5 is below Decimal('5') + 1e-30, though float(that) == 5.0."""
+    polygon_args, points, d = boundary_workload()
+    max_dist = MAX_DISTS[kind](d)
+    assert_baselines_answer(name, polygon_args, points, max_dist=max_dist)
+    base = [poly_match.Polygon(x, y) for x, y in polygon_args]
+    closer = len(poly_match.main(base, points, max_dist))
+    assert closer == (0 if "equal" in kind else len(points))
+
+
+@pytest.mark.parametrize("name", ALL[1:])
+def test_a_max_dist_that_is_not_a_float_names_max_dist(name: str) -> None:
+    polygons, points = stages.get(name).workload(n_polygons=20, n_points=3)
+    with pytest.raises(TypeError, match="max_dist must be a real number, not str"):
+        run(name, polygons, points, "10")
+    # numpy cannot compare a float with an int beyond the float range, nor can we.
+    with pytest.raises(OverflowError, match="max_dist"):
+        run(name, polygons, points, 10**400)
+    with pytest.raises(OverflowError):
+        run("stage0", *stages.get("stage0").workload(n_polygons=20, n_points=3), 10**400)
+
+
+def test_stage_1_names_the_polygon_without_a_center() -> None:
+    import poly_match_stage1
+
+    polygons, points = poly_match.generate_example(n_polygons=5, n_points=2)
+    with pytest.raises(AttributeError, match=r"^polygons\[3\]: .*'center'"):
+        poly_match_stage1.find_close_polygons([*polygons[:3], object()], points[0], 10.0)
+
+
+# --- subclasses of a Rust Polygon -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", RUST_POLYGON)
+def test_polygons_can_be_weakly_referenced(name: str) -> None:
+    import weakref
+
+    poly = sample_polygon(name)
+    ref = weakref.ref(poly)
+    assert ref() is poly
+    del poly
+    assert ref() is None
+
+
+def _subclasses(name: str) -> tuple[type, type]:
+    """Two subclasses of stage ``name``'s Polygon, defined at module level (pickle finds
+    a class by its module and name): one with ``__slots__``, one holding a lock that its
+    ``__getstate__`` leaves out."""
+    import threading
+
+    class Tagged(polygon_cls(name)):
+        __slots__ = ("tag",)
+
+    class Locked(polygon_cls(name)):
+        def __getstate__(self):
+            state = self.__dict__.copy()
+            del state["lock"]
+            return state
+
+        def __setstate__(self, state):
+            self.__dict__.update(state)
+            self.lock = threading.Lock()
+
+    for cls in (Tagged, Locked):
+        cls.__qualname__ = cls.__name__ = f"{cls.__name__}_{name}"
+        globals()[cls.__name__] = cls
+    return Tagged, Locked
+
+
+SUBCLASSES = {name: _subclasses(name) for name in ["stage0", *RUST_POLYGON]}
+
+
+@pytest.mark.parametrize("name", ["stage0", *RUST_POLYGON])
+@pytest.mark.parametrize("how", COPIES)
+def test_subclasses_pickle_and_copy_as_python_classes_do(name: str, how: str) -> None:
+    """Python's own protocol: a subclass's __slots__ travel, its __getstate__ is used."""
+    tagged_cls, locked_cls = SUBCLASSES[name]
+    if how != "pickle protocol 0":  # Python refuses __slots__ below protocol 2
+        tagged = tagged_cls(np.array([0.0, 4.0, 0.0]), np.array([0.0, 0.0, 3.0]))
+        tagged.tag = "kept"
+        copied = COPIES[how](tagged)
+        assert_same_polygon(copied, tagged)
+        assert copied.tag == "kept"
+    locked = locked_cls(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+    locked.note, locked.lock = "n", __import__("threading").Lock()
+    back = COPIES[how](locked)
+    assert_same_polygon(back, locked)
+    assert back.note == "n" and back.lock is not locked.lock
+
+
+OVERRIDES = {
+    "stage2": ["x", "y", "center"],
+    "stage3": ["x", "y", "center", "area"],
+    "stage4": ["x", "y", "center", "area"],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute"), [(n, a) for n, attrs in OVERRIDES.items() for a in attrs]
+)
+def test_replacing_what_rust_reads_is_refused_when_the_subclass_is_defined(name, attribute):
+    """The search reads the center (and in stages 3-4 the area) Rust computed when the
+    polygon was built: a subclass replacing it would be silently ignored, so it is refused."""
+    namespace = {attribute: property(lambda self: 0.0)}
+    with pytest.raises(TypeError, match=f"overrides {attribute}, but the search reads"):
+        type("Moved", (polygon_cls(name),), namespace)
+    # Adding is fine, and so is a subclass of a subclass that adds.
+    added = type("Named", (polygon_cls(name),), {"name": "added"})
+    type("Deeper", (added,), {"more": 1})
+
+
+def test_stage_2_honours_an_area_override_as_the_baseline_does(distinct) -> None:
+    """Stage 2 keeps area() and the selection in Python: an override there counts."""
+    polygon_args, points = distinct
+
+    def smallest_is_largest(cls):
+        return type("Inverted", (cls,), {"area": lambda self: -cls.area(self)})
+
+    base_cls, ours_cls = (
+        smallest_is_largest(poly_match.Polygon),
+        smallest_is_largest(polygon_cls("stage2")),
+    )
+    base = [base_cls(x, y) for x, y in polygon_args]
+    ours = [ours_cls(x, y) for x, y in polygon_args]
+    expected = checks.picks(poly_match.main(base, points), base)
+    assert checks.picks(run("stage2", ours, points), ours) == expected

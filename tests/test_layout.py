@@ -1,4 +1,5 @@
-"""Runs write to results/ (ignored by git); reference/ changes only through `make reference`.
+"""Runs write to results/ and profiles/runs/ (ignored by git); reference/ and
+profiles/reference/ change only through `make reference`.
 
 No timings are asserted here: the runs use tiny budgets and only their files are checked.
 """
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from workshop import (
+    PROFILES,
+    PROFILES_REFERENCE,
     REFERENCE,
     REPO,
     RESULTS,
@@ -24,6 +27,7 @@ from workshop import (
     compare,
     numbers,
     profile,
+    recorders,
     scaling,
     stages,
 )
@@ -32,15 +36,17 @@ BUILT = [s.name for s in stages.available()]
 
 
 def tracked_status() -> str:
-    """``git status`` of the tracked files, and whatever is new under reference/."""
+    """``git status`` of the tracked files, and whatever is new in the reference sets."""
     git = ["git", "-C", str(REPO), "status", "--porcelain"]
     tracked = subprocess.run([*git, "--untracked-files=no"], capture_output=True, text=True)
-    new = subprocess.run([*git, "--untracked-files=all", "--", "reference"], capture_output=True)
+    sets = ["reference", "profiles/reference"]
+    new = subprocess.run([*git, "--untracked-files=all", "--", *sets], capture_output=True)
     return tracked.stdout + new.stdout.decode()
 
 
 def reference_mtimes() -> dict[str, float]:
-    return {p.name: p.stat().st_mtime for p in REFERENCE.iterdir()}
+    files = [*REFERENCE.iterdir(), *PROFILES_REFERENCE.rglob("*")]
+    return {str(p): p.stat().st_mtime for p in files}
 
 
 @pytest.fixture
@@ -75,13 +81,23 @@ def test_the_two_folders():
         ["git", "-C", str(REPO), "check-ignore", "-q", "results/bench.json"], capture_output=True
     )
     assert ignored.returncode == 0, "results/ must be ignored by git (.gitignore)"
+    assert PROFILES == REPO / "profiles" / "runs"
+    assert PROFILES_REFERENCE == REPO / "profiles" / "reference" and PROFILES_REFERENCE.is_dir()
+    ignored = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "-q", "profiles/runs/stage1.svg"],
+        capture_output=True,
+    )
+    assert ignored.returncode == 0, "profiles/runs/ must be ignored by git (.gitignore)"
 
 
-@pytest.mark.parametrize(
-    "module", [bench, scaling, bench_debug, profile, compare], ids=lambda m: m.__name__
-)
+@pytest.mark.parametrize("module", [bench, scaling, bench_debug], ids=lambda m: m.__name__)
 def test_every_cli_writes_to_results_by_default(module, monkeypatch):
     assert Path(parser_of(module.main, monkeypatch).get_default("out")) == RESULTS
+
+
+@pytest.mark.parametrize("module", [profile, compare], ids=lambda m: m.__name__)
+def test_the_profilers_write_to_profiles_runs_by_default(module, monkeypatch):
+    assert Path(parser_of(module.main, monkeypatch).get_default("out")) == PROFILES
 
 
 @pytest.mark.parametrize("name", ["threads", "outliers"])
@@ -93,7 +109,9 @@ def test_the_thread_and_outlier_benches_write_to_results(name, monkeypatch):
 def test_the_docs_numbers_come_from_reference(monkeypatch):
     assert numbers.REFERENCE == REFERENCE
     assert Path(parser_of(numbers.main, monkeypatch).get_default("reference")) == REFERENCE
-    assert Path(parser_of(compare.main, monkeypatch).get_default("reference")) == REFERENCE
+    assert Path(parser_of(compare.main, monkeypatch).get_default("reference")) == (
+        PROFILES_REFERENCE
+    )
 
 
 def test_a_bench_run_leaves_the_checkout_clean(tmp_path, unchanged):
@@ -108,30 +126,30 @@ def test_a_bench_run_leaves_the_checkout_clean(tmp_path, unchanged):
 
 
 def test_the_page_shows_the_reference_when_you_have_no_run(tmp_path, unchanged):
-    if not profile.read_meta(REFERENCE / "bench.json") or not compare.profiled(REFERENCE):
+    if not compare.profiled(PROFILES_REFERENCE):
         pytest.skip("no reference profiles")
-    index = compare.build(tmp_path / "results")
+    index = compare.build(tmp_path / "runs")
     page = index.read_text()
-    assert "the reference set recorded here: reference/" in page
-    # Links work from where the page is: ../../reference/... from tmp/results/.
-    first = compare.profiled(REFERENCE)[0]
-    link = os.path.relpath(REFERENCE / f"{first}.svg", tmp_path / "results")
+    assert "the reference set recorded here: profiles/reference/" in page
+    # Links work from where the page is: ../../profiles/reference/... from tmp/runs/.
+    first = compare.profiled(PROFILES_REFERENCE)[0]
+    link = os.path.relpath(PROFILES_REFERENCE / f"{first}.svg", tmp_path / "runs")
     assert f'src="{Path(link).as_posix()}"' in page
-    assert (index.parent / link).resolve() == (REFERENCE / f"{first}.svg").resolve()
+    assert (index.parent / link).resolve() == (PROFILES_REFERENCE / f"{first}.svg").resolve()
 
 
 def test_the_page_shows_your_run_when_you_have_one(tmp_path, unchanged):
-    if shutil.which("inferno-flamegraph", path=str(profile.BIN)) is None:
+    if recorders.tool("inferno-flamegraph") is None:
         pytest.skip("inferno-flamegraph not installed (make compare installs it)")
-    names = compare.profiled(REFERENCE)
+    names = compare.profiled(PROFILES_REFERENCE)
     if not names:
         pytest.skip("no reference profiles")
-    out = tmp_path / "results"
+    out = tmp_path / "runs"
     out.mkdir()
     for suffix in (".folded", ".meta.json"):
-        shutil.copy(REFERENCE / f"{names[0]}{suffix}", out / f"{names[0]}{suffix}")
+        shutil.copy(PROFILES_REFERENCE / f"{names[0]}{suffix}", out / f"{names[0]}{suffix}")
     page = compare.build(out, changed=True).read_text()
-    assert "your run: results/" in page
+    assert "your run: " in page
     assert f'src="{names[0]}.svg"' in page and (out / f"{names[0]}.svg").exists()
     # --changed: nothing newer than the graph, so nothing is redrawn.
     made = (out / f"{names[0]}.svg").stat().st_mtime_ns
@@ -156,9 +174,9 @@ def refused(tmp_path, monkeypatch):
     if not BUILT:
         pytest.skip("no stage importable")
     fake = fake_pyspy(tmp_path, "Error: Operation not permitted (os error 1)")
-    real = profile._tool
-    monkeypatch.setattr(profile, "_tool", lambda name: fake if name == "py-spy" else real(name))
-    monkeypatch.setattr(profile.sys, "platform", "linux")
+    real = recorders.tool
+    monkeypatch.setattr(recorders, "tool", lambda name: fake if name == "py-spy" else real(name))
+    monkeypatch.setattr(recorders.sys, "platform", "linux")
 
 
 def test_make_profiles_skips_in_one_line_where_ptrace_is_refused(
@@ -180,6 +198,7 @@ def test_make_profile_stage_still_fails_loudly(refused, tmp_path, capsys):
 
 
 def test_on_macos_the_line_says_why():
-    line = profile.refused_line([], platform="darwin")
+    line = profile.refused_line([], recorders.pyspy_refused("darwin"))
     assert line.startswith("profiles skipped:") and "macOS" in line and "\n" not in line
-    assert profile.refused_line(["stage0"]).startswith("profiles reduced to stage0:")
+    why = recorders.pyspy_refused("linux")
+    assert profile.refused_line(["stage0"], why).startswith("profiles reduced to stage0:")

@@ -1,26 +1,33 @@
 """The profiles hold the walkthrough to its claims (`make profiles`, `make compare`).
 
-Every stage with a claim is recorded for two seconds with py-spy --native, through
-the same code as `make profile-STAGE`, and the claim is checked on the stacks by
-the functions in workshop.profile that the compare page shows. The first tests
-check that machinery on hand-written stacks, so each claim is seen to fail too.
+Every stage with a claim is recorded once, for two seconds, with py-spy --native, through
+the same code as `make profile-STAGE`, and the claim is checked on the stacks by the
+functions in workshop.analyse that the compare page shows. samply records one subject,
+stage 4 on the large workload, where its rayon workers must show. The first tests check
+that machinery on hand-written stacks and a hand-written samply profile, so each claim
+is seen to fail too.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+import os
 import re
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import poly_match
-from workshop import compare, profile, stages
+from workshop import analyse, compare, draw, profile, recorders, stacks
 from workshop import run as runner
+from workshop.stacks import Profile
 
 SECONDS = 2.0
+IN_CI = bool(os.environ.get("CI"))
 
 
 def frame(func, text: str = "") -> str:
@@ -40,11 +47,20 @@ FIND = frame(poly_match.find_close_polygons, "np.linalg.norm")
 SELECT = frame(poly_match.select_best_polygon, "poly.area()")
 
 
-def fake(name: str, stacks: dict[str, int]) -> profile.Profile:
+def fake(name: str, stacks_: dict[str, int], **meta) -> Profile:
     """A profile from ``"frame;frame": samples``, under the runner's timed call."""
-    return profile.Profile(
-        name, {(ENTRY, *stack.split(";")): n for stack, n in stacks.items()}, ENTRY
+    return Profile(
+        name,
+        {(ENTRY, *stack.split(";")): n for stack, n in stacks_.items()},
+        {"entry_frame": ENTRY, "subject": name, **meta},
     )
+
+
+def skip_or_fail(why: str) -> None:
+    """CI sets up every recorder and the browser (.ci/run): there a missing one fails."""
+    if IN_CI:
+        pytest.fail(why)
+    pytest.skip(why)
 
 
 # --- the machinery, on hand-written stacks ---------------------------------------
@@ -55,12 +71,12 @@ def test_clean_frame_makes_rust_and_addresses_readable():
         "_$LT$pyo3..instance..Bound$LT$pyo3..types..any..PyAny$GT$$u20$as$u20$"
         "pyo3..types..any..PyAnyMethods$GT$::getattr::hefaaa9f558128e4b (any.rs:864)"
     )
-    assert profile.clean_frame(legacy) == (
+    assert stacks.clean_frame(legacy) == (
         "<pyo3::instance::Bound<pyo3::types::any::PyAny> as "
         "pyo3::types::any::PyAnyMethods>::getattr (any.rs:864)"
     )
-    assert profile.clean_frame("0x7f654904524a (libc.so.6)") == "[libc.so.6]"
-    assert profile.clean_frame(FIND) == FIND
+    assert stacks.clean_frame("0x7f654904524a (libc.so.6)") == "[libc.so.6]"
+    assert stacks.clean_frame(FIND) == FIND
 
 
 def test_the_timed_calls_are_found_by_the_runners_marker_frame():
@@ -68,22 +84,24 @@ def test_the_timed_calls_are_found_by_the_runners_marker_frame():
 
 
 def test_clean_stacks_merges_runs_that_differ_only_in_addresses():
-    raw = [
-        "0x7f01 (libc.so.6);main (x.py:1);0x7faa ([vdso]) 2",
-        "0x7f02 (libc.so.6);main (x.py:1);0x7fbb ([vdso]) 3",
-    ]
-    assert profile.clean_stacks(raw) == Counter({"main (x.py:1);[vdso]": 5})
+    raw = stacks.parse_folded(
+        [
+            "0x7f01 (libc.so.6);main (x.py:1);0x7faa ([vdso]) 2",
+            "0x7f02 (libc.so.6);main (x.py:1);0x7fbb ([vdso]) 3",
+        ]
+    )
+    assert stacks.clean_stacks(raw) == Counter({("main (x.py:1)", "[vdso]"): 5})
 
 
 def test_a_sample_belongs_to_its_outermost_named_frame():
     norm = [FIND, "norm (numpy/linalg/_linalg.py:1)"]
-    assert profile.classify([*norm, "array_dot (numpy/x.so)", "malloc (libc.so.6)"]) == "norm"
+    assert analyse.classify([*norm, "array_dot (numpy/x.so)", "malloc (libc.so.6)"]) == "norm"
     getattr_ = "<pyo3::instance::Bound<T> as pyo3::types::any::PyAnyMethods>::getattr (any.rs:1)"
-    assert profile.classify([getattr_, "pyo3::types::string::PyString::new (s.rs:1)"]) == (
+    assert analyse.classify([getattr_, "pyo3::types::string::PyString::new (s.rs:1)"]) == (
         "getattr"
     )
     own = "stage4_grid::grid::select (grid.rs:35)"
-    assert profile.classify([own, "<core::slice::iter::Iter<T>>::next (iter.rs:1)"]) == "rust"
+    assert analyse.classify([own, "<core::slice::iter::Iter<T>>::next (iter.rs:1)"]) == "rust"
 
 
 def test_each_claim_can_fail():
@@ -92,7 +110,7 @@ def test_each_claim_can_fail():
     weak_norm = fake(
         "stage0", {f"{find};norm (numpy/linalg/_linalg.py:1)": 40, f"{find};array_subtract (n)": 60}
     )
-    assert not profile.claim_stage0(weak_norm).holds
+    assert not analyse.claim_stage0(weak_norm).holds
 
     rust = "stage1_getattr::find_close_polygons (lib.rs:70)"
     getattr_ = "<pyo3::instance::Bound<T> as pyo3::types::any::PyAnyMethods>::getattr (any.rs:1)"
@@ -100,20 +118,67 @@ def test_each_claim_can_fail():
         "stage1",
         {f"{loop};{rust};{getattr_}": 10, f"{loop};{rust};core::f64::math::sqrt (f64.rs)": 90},
     )
-    assert not profile.claim_stage1(math_heavy).holds
+    assert not analyse.claim_stage1(math_heavy).holds
 
     with_getattr = fake(
         "stage2", {f"{loop};stage2_polygon::find_close_polygons (lib.rs:1);{getattr_}": 30}
     )
-    assert not profile.claim_stage2(with_getattr).holds
+    assert not analyse.claim_stage2(with_getattr).holds
     too_few = fake("stage2", {f"{loop};stage2_polygon::find_close_polygons (lib.rs:1)": 5})
-    assert not profile.claim_stage2(too_few).holds
+    assert not analyse.claim_stage2(too_few).holds
 
     for stage, crate in [("stage3", "stage3_selector"), ("stage4", "stage4_grid")]:
         python_select = fake(stage, {f"{crate}::main (lib.rs:1)": 60, f"{MAIN};{SELECT}": 40})
-        assert not profile.claim_one_call(python_select).holds
+        assert not analyse.claim_one_call(python_select).holds
         all_rust = fake(stage, {f"{crate}::main (lib.rs:1);{crate}::select (lib.rs:2)": 100})
-        assert profile.claim_one_call(all_rust).holds
+        assert analyse.claim_one_call(all_rust).holds
+
+
+def samply_fake(workers: dict[str, int]) -> Profile:
+    """A samply profile of stage4_large: the main thread, and ``workers`` as stacks."""
+    main = {("[main thread]", "stage4_grid::main (lib.rs:1)"): 50}
+    more = {("[thread 2]", *stack.split(";")): n for stack, n in workers.items()}
+    return Profile("stage4_large", main | more, {"recorder": "samply", "subject": "stage4_large"})
+
+
+def test_the_workers_claim_can_fail():
+    grid = "rayon::iter::plumbing::bridge (mod.rs:1);stage4_grid::grid::Grid::select (grid.rs:9)"
+    assert analyse.claim_workers(samply_fake({grid: 30, "rayon_core::sleep (s.rs:1)": 10})).holds
+    assert not analyse.claim_workers(
+        samply_fake({grid: 10, "rayon_core::sleep (s.rs:1)": 30})
+    ).holds
+    assert not analyse.claim_workers(samply_fake({grid: 5})).holds  # too few to say
+    assert not analyse.claim_workers(samply_fake({})).holds  # no worker seen
+
+
+def test_the_reading_view_merges_python_lines_and_keeps_ours():
+    timed = {
+        ("main (x.py:3)", "norm (numpy/linalg/_linalg.py:2791)"): 2,
+        ("main (x.py:4)", "norm (numpy/linalg/_linalg.py:2805)"): 3,
+        ("stage3_selector::select (lib.rs:40)",): 4,
+        ("stage3_selector::select (lib.rs:41)",): 1,
+    }
+    assert stacks.reading_view(timed) == {
+        ("main (x.py)", "norm (numpy/linalg/_linalg.py)"): 5,
+        ("stage3_selector::select (lib.rs:40)",): 4,
+        ("stage3_selector::select (lib.rs:41)",): 1,
+    }
+
+
+def test_diffs_compare_time_per_call_not_sample_counts():
+    # The same select_best_polygon time per call, with twice the samples in the faster
+    # stage: normalising to equal totals would paint it red; per call it is unchanged.
+    before = fake("stage2_alloc", {f"{MAIN};{SELECT}": 100, f"{MAIN};find (x.py:1)": 300})
+    after = fake("stage2", {f"{MAIN};{SELECT}": 200, f"{MAIN};find (x.py:1)": 200})
+    lines = {}
+    for prof, seconds in ((before, 4e-3), (after, 2e-3)):
+        for line in draw.diff_view(prof, seconds, "main").splitlines():
+            stack, _, n = line.rpartition(" ")
+            lines.setdefault(stack, []).append(int(n))
+    select = next(v for k, v in lines.items() if "select_best_polygon" in k)
+    find = next(v for k, v in lines.items() if k.endswith("find (x.py)"))
+    assert select[0] == select[1] == 1_000_000  # 1 ms per call in both
+    assert find == [3_000_000, 1_000_000]
 
 
 def test_a_refused_ptrace_gives_the_hint_not_a_traceback(tmp_path, monkeypatch, capsys):
@@ -123,11 +188,104 @@ def test_a_refused_ptrace_gives_the_hint_not_a_traceback(tmp_path, monkeypatch, 
         "exit 1\n"
     )
     refusing.chmod(0o755)
-    monkeypatch.setattr(profile, "_tool", lambda name: str(refusing))
+    monkeypatch.setattr(recorders, "tool", lambda name: str(refusing))
+    monkeypatch.setattr(recorders.sys, "platform", "linux")
     assert profile.main(["stage0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--cap-add SYS_PTRACE" in err and "sudo" in err and "macOS" in err
     assert "Traceback" not in err
+
+
+def test_where_the_kernel_refuses_perf_events_samply_says_how_in_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    paranoid = tmp_path / "perf_event_paranoid"
+    paranoid.write_text("2\n")
+    monkeypatch.setattr(recorders, "PARANOID", paranoid)
+    monkeypatch.setattr(recorders.sys, "platform", "linux")
+    args = ["--profiler", "samply", "--seconds", "0.1", "--out", str(tmp_path)]
+    assert profile.main(["--all", "--skip-if-refused", *args]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("profiles skipped:") and "perf_event_paranoid=1" in line
+    assert profile.main(["stage0", *args]) == 2
+    assert "sudo sysctl kernel.perf_event_paranoid=1" in capsys.readouterr().err
+    paranoid.write_text("1\n")
+    assert recorders.samply_refused(paranoid) is None
+
+
+# --- samply's Gecko profile, by hand ----------------------------------------------------
+
+
+def gecko() -> tuple[dict, dict]:
+    """A two-thread profile as samply writes it (processed format), and its sidecar."""
+    strings = ["0x10", "0x20", "0x30", "timed calls"]
+
+    def thread(main: bool, stack_frames: list[int], times: list[float], cpu: list[int]):
+        return {
+            "name": "python",
+            "isMainThread": main,
+            "stringArray": strings,
+            "frameTable": {"address": [0x10, 0x20, 0x30], "func": [0, 1, 2], "length": 3},
+            "funcTable": {"name": [0, 1, 2], "resource": [0, 0, 0], "length": 3},
+            "resourceTable": {"lib": [0], "length": 1},
+            # stacks: 0 = [f0], 1 = [f0, f1], 2 = [f0, f2]
+            "stackTable": {"frame": [0, 1, 2], "prefix": [None, 0, 0], "length": 3},
+            "samples": {"stack": stack_frames, "time": times, "threadCPUDelta": cpu},
+            "markers": {
+                "name": [3] if main else [],
+                "startTime": [10.0] if main else [],
+                "endTime": [20.0] if main else [],
+                "data": [None] if main else [],
+            },
+        }
+
+    profile_ = {
+        "libs": [{"debugName": "_core.so", "name": "_core.so", "breakpadId": "ABC0"}],
+        "threads": [
+            thread(True, [1, 1, 1, 0], [5.0, 12.0, 15.0, 16.0], [1, 1, 1, 1]),
+            thread(False, [2, 2, 2], [11.0, 13.0, 14.0], [1, 1, 0]),
+        ],
+    }
+    sidecar = {
+        "string_table": ["UNKNOWN", "outer", "main", "select", "lib.rs", "sym"],
+        "data": [
+            {
+                "debug_name": "_core.so",
+                "debug_id": "ABC0",
+                "code_id": "",
+                "symbol_table": [
+                    {"rva": 0x10, "symbol": 2},
+                    # select inlined into sym: innermost first, as samply writes it
+                    {
+                        "rva": 0x20,
+                        "symbol": 5,
+                        "frames": [
+                            {"function": 3, "file": 4, "line": 7},
+                            {"function": 5, "file": 4, "line": 3},
+                        ],
+                    },
+                ],
+                "known_addresses": [[0x10, 0], [0x20, 1]],
+            }
+        ],
+    }
+    return profile_, sidecar
+
+
+def test_a_samply_profile_becomes_stacks_per_thread_inside_the_timed_calls():
+    profile_, sidecar = gecko()
+    got, extra = recorders.gecko_stacks(profile_, recorders.Symbols(sidecar))
+    assert got == Counter(
+        {
+            # the main thread: only the samples between 10 and 20 ms (the marker)
+            ("[main thread]", "main", "sym (lib.rs:3)", "select (lib.rs:7)"): 2,
+            ("[main thread]", "main"): 1,
+            # the worker: its sample with no CPU time since the last one is left out;
+            # an address the sidecar does not know is named by its library
+            ("[thread 2]", "main", "[_core.so]"): 2,
+        }
+    )
+    assert extra == {"threads": {"[main thread]": 3, "[thread 2]": 2}, "window": True}
 
 
 # --- the real stacks ---------------------------------------------------------------
@@ -135,28 +293,33 @@ def test_a_refused_ptrace_gives_the_hint_not_a_traceback(tmp_path, monkeypatch, 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """Record a stage once per test session: ``recorded(name) -> Profile``."""
+    """Record a subject once per test session: ``recorded(name, recorder) -> Profile``."""
     out = tmp_path_factory.mktemp("profiles")
-    cache: dict[str, profile.Profile] = {}
+    cache: dict[tuple[str, str], Profile] = {}
 
-    def get(name: str) -> profile.Profile:
-        if name not in cache:
+    def get(name: str, recorder: str = "py-spy") -> Profile:
+        key = (name, recorder)
+        if key not in cache:
+            if recorder == "samply" and stacks.tool("samply") is None:
+                skip_or_fail("samply is not installed: `make samply` installs it")
             try:
-                profile.record(stages.get(name), out, seconds=SECONDS)
-            except profile.PtraceRefused as err:
-                pytest.skip(f"py-spy may not attach here (ptrace refused):\n{err}")
-            cache[name] = profile.Profile.read(out / f"{name}.folded")
-        return cache[name]
+                where = profile.folder(out, recorder)
+                cache[key] = profile.record(
+                    profile.subject(name), where, seconds=SECONDS, recorder=recorder
+                )
+            except recorders.Refused as err:
+                skip_or_fail(f"{recorder} may not record here:\n{err}")
+        return cache[key]
 
     get.out = out  # type: ignore[attr-defined]
     return get
 
 
-@pytest.mark.parametrize("name", list(profile.CLAIMS))
+@pytest.mark.parametrize("name", list(analyse.CLAIMS))
 def test_the_walkthrough_claim_holds(recorded, name):
     prof = recorded(name)
     assert prof.total > 0.5 * SECONDS * profile.RATE, "py-spy lost most samples"
-    claim = profile.CLAIMS[name](prof)
+    claim = analyse.CLAIMS[name](prof)
     assert claim.holds, f"{claim.statement}\n{claim.evidence}"
 
 
@@ -169,26 +332,72 @@ def test_rust_frames_are_named_with_file_and_line(recorded):
     assert not [f for f in frames if "$LT$" in f or re.search(r"::h[0-9a-f]{16}\b", f)]
 
 
+def test_samply_sees_the_rayon_workers_do_the_grid_work(recorded):
+    prof = recorded("stage4_large", "samply")
+    assert prof.meta["shown"] == "the timed calls", "the runner's marker was not found"
+    claim = analyse.claim_workers(prof)
+    assert claim.holds, f"{claim.statement}\n{claim.evidence}"
+    frames = {f for stack in prof.stacks for f in stack}
+    assert [f for f in frames if re.match(r"^stage4_grid::grid::\S.* \(grid\.rs:\d+\)$", f)]
+    assert not [f for f in frames if re.search(r"::h[0-9a-f]{16}\b|^_ZN|^_R", f)]
+
+
 def test_the_compare_page_works_offline(recorded):
     out: Path = recorded.out
     for name in ("stage0", "stage1"):
         recorded(name)
-    if shutil.which("inferno-flamegraph", path=str(profile.BIN)) is None:
+    if stacks.tool("inferno-flamegraph") is None:
         pytest.fail("inferno-flamegraph is not in .venv/bin: run `make compare` to install it")
-    index = compare.build(out)
+    index = compare.build(out, out / "no-reference", bench=out / "no-bench.json")
     page = index.read_text()
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page), "the page loads from the web"
     for svg in ("stage0.svg", "stage1.svg", "diff-stage0-stage1.svg"):
         assert f'src="{svg}"' in page
         assert (out / svg).read_text().startswith("<?xml")
-    assert "ms/call" in (out / "stage1.svg").read_text()
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', page).group(1))
+    assert data["steps"][0] == "stage0|stage1" and "stage0|stage1" in data["diffs"]
+    assert data["graphs"]["stage0"]["seconds"] > data["graphs"]["stage1"]["seconds"] > 0
+    stage0 = (out / "stage0.svg").read_text()
+    assert "/call" in stage0
+    # The root box is the frame the walkthrough names; norm is one box per caller, not
+    # one per line it was sampled on.
+    assert "call_stage (workshop/run.py)" in stage0
+    drawn = len(re.findall(r"<title>norm \(numpy/linalg/_linalg\.py\) \(", stage0))
+    by_line = {s[: s.index(f) + 1] for s in recorded("stage0").stacks for f in s if "norm (" in f}
+    assert 1 <= drawn < len(by_line)
 
     # One palette: a frame both stages share has the same colour in both graphs.
-    shared = RUN_PIPELINE
+    shared = stacks.by_function(RUN_PIPELINE)
 
     def fill(svg: str) -> str:
         match = re.search(re.escape(shared) + r"[^<]*</title><rect[^>]*fill=\"(rgb\([^)]*\))", svg)
         assert match, f"{shared} not drawn"
         return match.group(1)
 
-    assert fill((out / "stage0.svg").read_text()) == fill((out / "stage1.svg").read_text())
+    assert fill(stage0) == fill((out / "stage1.svg").read_text())
+
+
+def test_your_own_script_outside_the_repository_side_by_side(tmp_path, capsys):
+    if stacks.tool("inferno-flamegraph") is None:
+        pytest.fail("inferno-flamegraph is not in .venv/bin: run `make compare` to install it")
+    script = tmp_path / "elsewhere" / "my_script.py"
+    script.parent.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "docs" / "profile_me.py", script)
+    out = tmp_path / "profiles"
+    for extra in ("", " --numpy"):
+        code = profile.main(["--script", f"{script} --points 400{extra}", "--out", str(out)])
+        said = capsys.readouterr()
+        if code == 2 and "SYS_PTRACE" in said.err:
+            skip_or_fail(said.err)
+        assert code == 0, said.out + said.err
+    folder = out / "scripts" / "my_script"
+    page = (folder / "index.html").read_text()
+    assert 'src="run1.svg"' in page and 'src="run2.svg"' in page
+    assert (folder / "diff-run1-run2.svg").exists()
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', page).group(1))
+    assert data["steps"] == ["run1|run2"]
+    # The script's own functions are "our Python code": the orange of the palette.
+    run1 = Profile.read(folder / "run1.folded")
+    loop = [f for s in run1.stacks for f in s if f.startswith("close_counts_loop ")]
+    assert loop and analyse.family(loop[0], run1.meta["ours"]) == "python"
+    assert sys.executable not in run1.meta["command"]

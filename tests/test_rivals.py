@@ -19,7 +19,8 @@ import poly_match
 import poly_match_numba
 import poly_match_scipy
 import poly_match_vectorized
-from workshop import checks, profile, stages, workloads
+from workshop import analyse, checks, stages, workloads
+from workshop.stacks import Profile
 
 RIVALS = {
     "vectorized": poly_match_vectorized,
@@ -213,19 +214,19 @@ def test_random_nan_areas_identical_picks(seed: int, every: int) -> None:
 ENTRY = "run (workshop/run.py:41)"
 
 
-def fake(name: str, stacks: dict[str, int]) -> profile.Profile:
-    return profile.Profile(
-        name, {(ENTRY, *stack.split(";")): n for stack, n in stacks.items()}, ENTRY
+def fake(name: str, stacks: dict[str, int]) -> Profile:
+    return Profile(
+        name, {(ENTRY, *stack.split(";")): n for stack, n in stacks.items()}, {"entry_frame": ENTRY}
     )
 
 
 def test_the_numba_claim_holds_and_can_fail() -> None:
     main = "main (poly_match_numba.py:85)"
     read = f"{main};main.<locals>.<listcomp> (poly_match_numba.py:82)"
-    assert profile.claim_numba(fake("numba", {f"{main};[?]": 30, read: 70})).holds
-    assert not profile.claim_numba(fake("numba", {f"{main};[?]": 70, read: 30})).holds
+    assert analyse.claim_numba(fake("numba", {f"{main};[?]": 30, read: 70})).holds
+    assert not analyse.claim_numba(fake("numba", {f"{main};[?]": 70, read: 30})).holds
     named = f"{main};_best_polygons (poly_match_numba.py:50)"
-    assert not profile.claim_numba(fake("numba", {named: 30, read: 70})).holds
+    assert not analyse.claim_numba(fake("numba", {named: 30, read: 70})).holds
 
 
 def test_the_scipy_claim_holds_and_can_fail() -> None:
@@ -234,5 +235,5 @@ def test_the_scipy_claim_holds_and_can_fail() -> None:
         f"{main};_candidates (poly_match_scipy.py:52);query_ball_point (scipy/spatial/_ckdtree.so)"
     )
     read = f"{main};Polygon.area (poly_match/__init__.py:63)"
-    assert profile.claim_scipy(fake("scipy", {tree: 30, read: 70})).holds
-    assert not profile.claim_scipy(fake("scipy", {tree: 70, read: 30})).holds
+    assert analyse.claim_scipy(fake("scipy", {tree: 30, read: 70})).holds
+    assert not analyse.claim_scipy(fake("scipy", {tree: 70, read: 30})).holds

@@ -221,7 +221,7 @@ def test_a_non_polygon_is_a_type_error_naming_its_index(small) -> None:
 @pytest.mark.parametrize(
     ("points", "error", "name"),
     [
-        (np.array([1.0, 2.0]), ValueError, r"points must be .* shape \(2,\)"),
+        (np.array([1.0, 2.0]), ValueError, r"points\[0\] must be a point .* shape \(\)"),
         (np.zeros((4, 3)), ValueError, r"points must be .* shape \(4, 3\)"),
         (np.zeros((2, 2, 2)), ValueError, "points must be"),
         (np.array([["a", "b"]]), TypeError, "points must be"),

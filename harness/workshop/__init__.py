@@ -44,6 +44,10 @@ def child_env(**extra: str) -> dict[str, str]:
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "results"
 REFERENCE = REPO / "reference"
+# The flamegraphs and the comparison page live in profiles/: your runs in profiles/runs/
+# (ignored by git), the set recorded here in profiles/reference/ (only `make reference`).
+PROFILES = REPO / "profiles" / "runs"
+PROFILES_REFERENCE = REPO / "profiles" / "reference"
 
 
 def shown(path: Path) -> str:

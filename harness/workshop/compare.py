@@ -1,16 +1,18 @@
-"""results/index.html: every stage's flamegraph, the timings, where the time goes, the diffs.
+"""The comparison page: any two flamegraphs side by side, to one time scale, with the diffs.
 
-    python -m workshop.compare            # your run: the STAGE.folded files in results/
-    python -m workshop.compare --changed  # redraw only what changed (end of `make profile-STAGE`)
+    python -m workshop.compare                     # profiles/runs/index.html (py-spy)
+    python -m workshop.compare --profiler samply   # profiles/runs/samply/index.html
+    python -m workshop.compare --changed           # redraw only what changed
 
-The page shows your own run when ``--out`` (results/) holds profiles, and the committed
-reference set (reference/, read only, linked from the page) otherwise; its first line
-says which.
+The page shows your own run when the folder holds profiles, and the reference set
+(profiles/reference/, read only, linked from the page) otherwise; its first line says
+which. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
+made of them, and never records anything.
 
 One page that works offline from the file system: the flamegraphs are inferno's
 self-contained SVGs beside it, shown in iframes (relative links, no CDN), so each
-keeps its own zoom and search. Run ``make profiles`` (or ``make profile-STAGE``)
-first; the timings come from ``make bench`` (bench.json beside the profiles) when it is there.
+keeps its own zoom and search. A small inline script swaps the pair shown side by side;
+without it the page still shows the first pair and links every graph.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from __future__ import annotations
 import argparse
 import datetime
 import html
+import itertools
+import json
 import os
-import re
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import REFERENCE, numbers, profile, shown, stages
+from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, shown
+from workshop import profile as subjects
 from workshop.report import fmt_time
+from workshop.stacks import Profile, read_meta
 
 # The diffs worth reading: each step of the walkthrough.
 NEIGHBOURS = [
@@ -36,272 +41,49 @@ NEIGHBOURS = [
     ("stage2", "stage3"),
     ("stage3", "stage4"),
 ]
+# The pairs the page steps through, the walkthrough's order; the first is shown first.
+STEPS = [
+    ("stage0", "stage1"),
+    ("stage1", "stage2_alloc"),
+    ("stage2_alloc", "stage2"),
+    ("stage2", "stage3"),
+    ("stage3", "stage4"),
+    ("stage4", "stage4_large"),
+    ("stage0", "vectorized"),
+    ("vectorized", "numba"),
+    ("numba", "scipy"),
+]
 
 
-def diff_frame(frame: str) -> str:
-    """A frame as the diffs compare it: by function, whatever the stage.
+@dataclass
+class Graph:
+    """One profile on the page: its graph and its time per call."""
 
-    Line numbers go (a function is one box, wherever the sample fell) and the
-    stage crate's name becomes ``stage::``, so stage 1's and stage 2's Rust
-    ``find_close_polygons`` are one function whose insides changed.
-    """
-    frame = re.sub(r":\d+\)$", ")", frame)
-    return re.sub(r"^(<?)stage\d\w*::", r"\1stage::", frame)
+    prof: Profile
+    svg: Path
+    seconds: float | None
+    source: str
 
+    @property
+    def name(self) -> str:
+        return self.prof.name
 
-def diff_view(prof: profile.Profile) -> str:
-    """The timed calls of ``prof`` as folded text, rooted at one ``main`` box."""
-    entry = stages.get(prof.name).entry
-    lines: dict[str, int] = {}
-    for stack, n in prof.timed().items():
-        if profile.is_python(stack[0]) and profile.function_name(stack[0]) == entry:
-            stack = stack[1:]
-        frames = [diff_frame(f) for f in stack]
-        key = ";".join(["main (the stage's entry point)", *frames])
-        lines[key] = lines.get(key, 0) + n
-    return "".join(f"{k} {n}\n" for k, n in sorted(lines.items()))
+    @property
+    def title(self) -> str:
+        return self.prof.meta.get("title") or self.name
 
-
-def write_diffs(before: str, after: str, out: Path) -> tuple[Path, Path]:
-    """Two differential flamegraphs (inferno-diff-folded, normalised to equal totals).
-
-    ``diff-A-B.svg`` is drawn on B's profile: red grew, blue shrank.
-    ``diff-A-B-vanished.svg`` is drawn on A's profile, hues switched: blue is what
-    shrank or vanished in B (a box that is gone from B cannot be drawn on B).
-    """
-    views = {}
-    for name in (before, after):
-        prof = profile.Profile.read(out / f"{name}.folded")
-        views[name] = out / f"{name}.diffview.folded"
-        views[name].write_text(diff_view(prof))
-    diff = profile._tool("inferno-diff-folded")
-    grew = out / f"diff-{before}-{after}.svg"
-    vanished = out / f"diff-{before}-{after}-vanished.svg"
-    try:
-        for a, b, svg, extra, what in (
-            (before, after, grew, [], f"drawn on {after}: red grew, blue shrank"),
-            (after, before, vanished, ["--negate"], f"drawn on {before}: blue shrank or vanished"),
-        ):
-            folded = subprocess.run(
-                [diff, "--normalize", str(views[a]), str(views[b])],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            profile.flamegraph(
-                folded,
-                svg,
-                f"{before} → {after}: {what}",
-                "functions in the timed calls, sample counts normalised to equal totals",
-                extra=extra,
-                palette_map=False,
-            )
-    finally:
-        for path in views.values():
-            path.unlink(missing_ok=True)
-    return grew, vanished
-
-
-# --- the page -----------------------------------------------------------------------
-
-CSS = """
-body { font: 15px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1240px;
-       color: #222; padding: 0 12px; }
-h1 { font-size: 24px; margin-bottom: 4px; } h2 { margin-top: 36px; font-size: 20px; }
-h3 { font-size: 16px; margin: 24px 0 6px; }
-table { border-collapse: collapse; margin: 8px 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-td.top { font-weight: 700; background: #fff1d6; }
-td small, p small { color: #666; }
-code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
-.ok { color: #1a7f37; font-weight: 700; } .bad { color: #c62828; font-weight: 700; }
-iframe { border: 1px solid #ccc; width: 1204px; display: block; }
-.legend span { display: inline-block; margin-right: 16px; }
-.legend i { display: inline-block; width: 14px; height: 14px; vertical-align: -2px;
-            margin-right: 5px; border: 1px solid #999; }
-nav a { margin-right: 12px; }
-p.source { background: #eef4ff; padding: 6px 10px; border-left: 4px solid #1565c0; }
-"""
+    @property
+    def unit(self) -> str:
+        return self.prof.meta.get("unit", "call")
 
 
 def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def _svg_height(svg: Path) -> int:
-    match = re.search(r'<svg[^>]*\sheight="(\d+)"', svg.read_text()[:2000])
-    return int(match.group(1)) + 4 if match else 600
-
-
 def _link(path: Path, base: Path) -> str:
     """``path`` as a link from a page in ``base``: ``stage1.svg``, ``../reference/stage1.svg``."""
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
-
-
-def _frame(svg: Path, base: Path) -> str:
-    return (
-        f'<iframe src="{_e(_link(svg, base))}" style="height:{_svg_height(svg)}px" '
-        f'title="{_e(svg.stem)}"></iframe>'
-    )
-
-
-def timings_table(names: list[str], out: Path) -> str:
-    bench = profile.bench_ms(out)
-    base = bench.get("stage0")
-    rows = []
-    for name in names:
-        meta = profile.read_meta(out / f"{name}.meta.json")
-        ms = bench.get(name)
-        speedup = f"{base / ms:.0f}\u00d7" if base and ms else ""
-        pyspy = meta.get("ms_per_call_under_pyspy")
-        rows.append(
-            f"<tr><td><code>{_e(name)}</code> {_e(stages.get(name).title)}</td>"
-            f"<td>{_e(fmt_time(ms * 1e-3)) if ms else '—'}</td><td>{speedup}</td>"
-            f"<td>{_e(fmt_time(pyspy * 1e-3)) if pyspy else '—'}</td>"
-            f"<td>{_e(meta.get('samples', '—'))}</td></tr>"
-        )
-    where = f"{out.name}/bench.json"
-    note = (
-        f"median per call from <code>make bench</code> ({_e(where)})"
-        if bench
-        else f"no {_e(where)} yet: run <code>make bench</code> for the medians"
-    )
-    return (
-        "<table><tr><th>stage</th><th>time per call</th><th>vs stage0</th>"
-        "<th>while profiled</th><th>samples</th></tr>"
-        + "".join(rows)
-        + f"</table><p><small>Time per call: {note}. 'While profiled': the runner's own "
-        "timing under py-spy, which pauses the process for every sample.</small></p>"
-    )
-
-
-def percent(share: float) -> str:
-    return "&lt;1%" if share < 0.005 else f"{100 * share:.0f}%"
-
-
-def where_table(profiles: dict[str, profile.Profile], out: Path) -> str:
-    shares = {name: prof.where_time_goes() for name, prof in profiles.items()}
-    totals = {name: max(sum(s.values()), 1) for name, s in shares.items()}
-    times = {name: profile.ms_per_call(name, out)[0] for name in profiles}
-    keys = [c.key for c in profile.CATEGORIES] + list(profile.FALLBACKS)
-    head = "".join(f"<th><code>{_e(name)}</code></th>" for name in profiles)
-    rows = []
-    for key in keys:
-        if not any(shares[name][key] for name in profiles):
-            continue
-        cells = []
-        for name in profiles:
-            n = shares[name][key]
-            share = n / totals[name]
-            top = n and n == max(shares[name].values())
-            ms = times[name]
-            est = f" <small>{_e(fmt_time(share * ms * 1e-3))}</small>" if ms and n else ""
-            cells.append(
-                f'<td class="{"top" if top else ""}">{percent(share)}{est}</td>'
-                if n
-                else "<td>·</td>"
-            )
-        rows.append(f"<tr><td>{_e(profile.LABELS[key])}</td>{''.join(cells)}</tr>")
-    counts = "".join(f"<td>{totals[name]}</td>" for name in profiles)
-    return (
-        f"<table><tr><th>where the time goes</th>{head}</tr>{''.join(rows)}"
-        f"<tr><td><small>samples in the timed calls</small></td>{counts}</tr></table>"
-        "<p><small>Share of the samples inside the timed calls (imports and building the "
-        "workload left out), with the time per call it comes to. A sample belongs to the "
-        "outermost frame that matches a pattern in <code>workshop.profile.CATEGORIES</code>; "
-        "the highlighted cell is each stage's biggest item.</small></p>"
-    )
-
-
-def claims_list(profiles: dict[str, profile.Profile]) -> str:
-    items = []
-    for name, prof in profiles.items():
-        check = profile.CLAIMS.get(name)
-        if check is None:
-            continue
-        claim = check(prof)
-        mark = '<span class="ok">✓ holds</span>' if claim.holds else '<span class="bad">✗</span>'
-        items.append(f"<li>{mark} {_e(claim.statement)}<br><small>{_e(claim.evidence)}</small>")
-    return "<ul>" + "".join(items) + "</ul>" if items else "<p>No stage with a claim.</p>"
-
-
-def legend() -> str:
-    spans = []
-    for key, (label, _) in profile.FAMILIES.items():
-        r, g, b = profile.family_rgb(key, "legend")
-        spans.append(f'<span><i style="background:rgb({r},{g},{b})"></i>{_e(label)}</span>')
-    return f'<p class="legend">{"".join(spans)}</p>'
-
-
-def page(
-    names: list[str],
-    diffs: list[tuple[str, str, Path, Path]],
-    out: Path,
-    base: Path | None = None,
-    header: str = "",
-) -> str:
-    """The page for the profiles in ``out``, written in ``base`` (links are relative to it)."""
-    base = out if base is None else base
-    profiles = {name: profile.Profile.read(out / f"{name}.folded") for name in names}
-    metas = [profile.read_meta(out / f"{name}.meta.json") for name in names]
-    rates = sorted({str(m.get("rate", "?")) for m in metas})
-    seconds = sorted({f"{m.get('seconds', '?'):g}" for m in metas if "seconds" in m})
-    today = datetime.date.today().isoformat()
-    nav = "".join(f'<a href="#{_e(n)}">{_e(n)}</a>' for n in names)
-    nav += "".join(f'<a href="#diff-{_e(a)}-{_e(b)}">{_e(a)}→{_e(b)}</a>' for a, b, _, _ in diffs)
-    parts = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>poly-match: profiles of every stage</title><style>{CSS}</style></head><body>",
-        "<h1>poly-match: where the time goes, stage by stage</h1>",
-        f'<p class="source"><b>{header}</b></p>' if header else "",
-        f"<p>py-spy <code>record --native</code> at {_e(', '.join(rates))} samples/s for "
-        f"{_e(', '.join(seconds))} s of calls per stage, on the canonical workload "
-        "(1000 polygons, 100 points), drawn by inferno with one palette. "
-        f"Regenerate: <code>make profiles compare</code>. Page written {today}.</p>",
-        f"<nav>{nav}</nav>",
-        "<h2>Time per call</h2>",
-        timings_table(names, out),
-        "<h2>Where the time goes</h2>",
-        where_table(profiles, out),
-        "<h2>The walkthrough's claims, checked on these stacks</h2>",
-        claims_list(profiles),
-        "<h2>Flamegraphs</h2>",
-        "<p>Width is time; a box sits on the function that called it. Click a box to "
-        "zoom, Ctrl-F to search (the search box is at the top right of each graph). "
-        "Colours, the same in every graph:</p>",
-        legend(),
-        "<p><small>py-spy sometimes loses the caller of a Rust function that was not "
-        "inlined: stage 1's <code>getattr</code> then sits right under "
-        "<code>run_pipeline</code>; it is called from <code>find_close_polygons</code>."
-        " Nor can it see inside JIT-compiled code: <code>numba</code>'s compiled loop is one "
-        "unnamed native frame (<code>[?]</code>) under the Python line that calls it, with "
-        "no function name or line number inside; only its width, and the Python and numpy "
-        "frames around it, tell where the time goes.</small></p>",
-    ]
-    for name in names:
-        svg = out / f"{name}.svg"
-        parts.append(f'<h3 id="{_e(name)}">{_e(name)} — {_e(stages.get(name).title)}</h3>')
-        parts.append(_frame(svg, base))
-    parts.append("<h2>What changed between neighbouring stages</h2>")
-    parts.append(
-        "<p>Differential flamegraphs of the timed calls, by function (line numbers "
-        "and crate names dropped, sample counts scaled to equal totals). The first of "
-        "each pair is drawn on the later stage: <b style='color:#c62828'>red</b> grew, "
-        "<b style='color:#1565c0'>blue</b> shrank. The second is drawn on the earlier "
-        "stage, so what vanished still has a box: blue is gone or smaller.</p>"
-    )
-    for before, after, grew, vanished in diffs:
-        parts.append(f'<h3 id="diff-{_e(before)}-{_e(after)}">{_e(before)} → {_e(after)}</h3>')
-        parts.append(_frame(grew, base))
-        parts.append(_frame(vanished, base))
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def profiled(folder: Path) -> list[str]:
-    """The stages with a profile in ``folder``, in the registry's order."""
-    return [s.name for s in stages.STAGES if (folder / f"{s.name}.folded").exists()]
 
 
 def _stale(target: Path, *inputs: Path) -> bool:
@@ -312,16 +94,432 @@ def _stale(target: Path, *inputs: Path) -> bool:
     return any(p.exists() and p.stat().st_mtime > made for p in inputs)
 
 
+def profiled(folder: Path) -> list[str]:
+    """The stages with a profile in ``folder``, in the registry's order."""
+    return [s.name for s in subjects.stage_subjects() if (folder / f"{s.name}.folded").exists()]
+
+
+# --- the page -----------------------------------------------------------------------
+
+CSS = """
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 16px auto; max-width: 1360px;
+       color: #222; padding: 0 12px; }
+h1 { font-size: 24px; margin-bottom: 4px; } h2 { margin-top: 32px; font-size: 20px; }
+h3 { font-size: 15px; margin: 8px 0 4px; }
+table { border-collapse: collapse; margin: 8px 0; }
+table.wide { width: 100%; table-layout: fixed; font-size: 13px; }
+table.wide th:first-child { width: 250px; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 6px; text-align: right;
+         overflow-wrap: anywhere; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; }
+td.top { font-weight: 700; background: #fff1d6; }
+small { color: #555; }
+code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }
+.ok { color: #1a7f37; font-weight: 700; } .bad { color: #c62828; font-weight: 700; }
+iframe { border: 1px solid #bbb; width: 100%; display: block; background: #f8f8f8; }
+.legend span { display: inline-block; margin-right: 16px; }
+.legend i { display: inline-block; width: 14px; height: 14px; vertical-align: -2px;
+            margin-right: 5px; border: 1px solid #999; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+p.source { background: #eef4ff; padding: 6px 10px; border-left: 4px solid #1565c0; }
+.controls { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center;
+            background: #f4f4f4; padding: 8px 10px; border-radius: 4px; }
+.pair { display: flex; gap: 12px; align-items: flex-start; margin-top: 8px; }
+.pair > div { flex: 1 1 0; min-width: 0; }
+.pair .box { display: flex; }
+.grew { color: #c62828; font-weight: 700; } .shrank { color: #1565c0; font-weight: 700; }
+"""
+
+SCRIPT = """
+(function () {
+  var data = JSON.parse(document.getElementById('page-data').textContent);
+  var left = document.getElementById('left'), right = document.getElementById('right');
+  var scale = document.getElementById('scale');
+  function graph(name) { return data.graphs[name]; }
+  function show(side, name, width) {
+    var g = graph(name), frame = document.getElementById(side + '-frame');
+    if (frame.getAttribute('src') !== g.svg) frame.setAttribute('src', g.svg);
+    frame.style.height = g.height + 'px';
+    frame.style.width = width;
+    document.getElementById(side + '-title').textContent = g.title;
+    document.getElementById(side + '-time').textContent = g.time;
+  }
+  function update() {
+    var a = graph(left.value), b = graph(right.value);
+    var most = Math.max(a.seconds || 0, b.seconds || 0);
+    function width(g) {
+      if (!scale.checked || !most || !g.seconds) return '100%';
+      return Math.max(100 * g.seconds / most, 1.5).toFixed(2) + '%';
+    }
+    show('left', left.value, width(a));
+    show('right', right.value, width(b));
+    var key = left.value + '|' + right.value, diff = data.diffs[key];
+    var area = document.getElementById('diff');
+    document.getElementById('diff-none').hidden = !!diff;
+    area.hidden = !diff;
+    if (diff) {
+      ['grew', 'vanished'].forEach(function (k) {
+        var f = document.getElementById('diff-' + k);
+        if (f.getAttribute('src') !== diff[k]) f.setAttribute('src', diff[k]);
+        f.style.height = diff[k + '_height'] + 'px';
+      });
+    }
+    document.getElementById('diff-title').textContent = left.value + ' \\u2192 ' + right.value;
+    if (history.replaceState) history.replaceState(null, '', '#' + key.replace('|', ','));
+  }
+  function step(by) {
+    var key = left.value + '|' + right.value, i = data.steps.indexOf(key);
+    i = (i < 0 ? 0 : (i + by + data.steps.length) % data.steps.length);
+    var pair = data.steps[i].split('|');
+    left.value = pair[0]; right.value = pair[1]; update();
+  }
+  left.onchange = right.onchange = scale.onchange = update;
+  document.getElementById('prev').onclick = function () { step(-1); };
+  document.getElementById('next').onclick = function () { step(1); };
+  var wanted = decodeURIComponent(location.hash.slice(1)).split(',');
+  if (wanted.length === 2 && graph(wanted[0]) && graph(wanted[1])) {
+    left.value = wanted[0]; right.value = wanted[1];
+  }
+  document.getElementById('controls').hidden = false;
+  update();
+})();
+"""
+
+
+def time_label(g: Graph) -> str:
+    if g.seconds is None:
+        return "time per call unknown"
+    return f"{fmt_time(g.seconds)} per {g.unit} ({g.source})"
+
+
+def side_by_side(graphs: list[Graph], diffs: dict, steps: list[tuple[str, str]], base: Path):
+    """The two-up view: two selects, one time scale, the pair's diffs below."""
+    by_name = {g.name: g for g in graphs}
+    steps = [(a, b) for a, b in steps if a in by_name and b in by_name]
+    first = steps[0] if steps else (graphs[0].name, graphs[min(1, len(graphs) - 1)].name)
+    options = "".join(f'<option value="{_e(g.name)}">{_e(g.name)}</option>' for g in graphs)
+
+    def select(side: str, chosen: str) -> str:
+        marked = options.replace(f'value="{_e(chosen)}"', f'value="{_e(chosen)}" selected', 1)
+        return f'<label>{side} <select id="{side}">{marked}</select></label>'
+
+    def column(side: str, name: str) -> str:
+        g = by_name[name]
+        return (
+            f'<div><h3 id="{side}-title">{_e(g.title)}</h3>'
+            f'<small id="{side}-time">{_e(time_label(g))}</small><div class="box">'
+            f'<iframe id="{side}-frame" src="{_e(_link(g.svg, base))}" '
+            f'style="height:{draw.svg_height(g.svg)}px" title="{side} flamegraph"></iframe>'
+            "</div></div>"
+        )
+
+    data = {
+        "graphs": {
+            g.name: {
+                "svg": _link(g.svg, base),
+                "height": draw.svg_height(g.svg),
+                "seconds": g.seconds,
+                "title": g.title,
+                "time": time_label(g),
+            }
+            for g in graphs
+        },
+        "diffs": {
+            f"{a}|{b}": {
+                "grew": _link(grew, base),
+                "vanished": _link(vanished, base),
+                "grew_height": draw.svg_height(grew),
+                "vanished_height": draw.svg_height(vanished),
+            }
+            for (a, b), (grew, vanished) in diffs.items()
+        },
+        "steps": [f"{a}|{b}" for a, b in steps] or [f"{first[0]}|{first[1]}"],
+    }
+    first_diff = diffs.get(first)
+    diff_frames = ""
+    if first_diff:
+        grew, vanished = first_diff
+        diff_frames = (
+            f'<iframe id="diff-grew" src="{_e(_link(grew, base))}" '
+            f'style="height:{draw.svg_height(grew)}px" title="what grew"></iframe>'
+            f'<iframe id="diff-vanished" src="{_e(_link(vanished, base))}" '
+            f'style="height:{draw.svg_height(vanished)}px" title="what shrank"></iframe>'
+        )
+    else:
+        diff_frames = (
+            '<iframe id="diff-grew" title="what grew"></iframe>'
+            '<iframe id="diff-vanished" title="what shrank"></iframe>'
+        )
+    drawn = ", ".join(f"{a} → {b}" for a, b in diffs) or "none"
+    return "\n".join(
+        [
+            '<div class="controls" id="controls" hidden>',
+            select("left", first[0]),
+            select("right", first[1]),
+            '<button id="prev" type="button">◀ previous step</button>',
+            '<button id="next" type="button">next step ▶</button>',
+            '<label><input type="checkbox" id="scale" checked> one time scale '
+            "(width = time per call)</label></div>",
+            f'<div class="pair">{column("left", first[0])}{column("right", first[1])}</div>',
+            "<p><small>With one time scale the slower of the two fills its column and the "
+            "other is drawn to the same scale: a graph a tenth as wide took a tenth of the time "
+            "per call. Untick it to read the faster one at full width. Click a box to zoom, "
+            "Ctrl-F (or the Search box at the top right of a graph) to search.</small></p>",
+            f'<h3>What changed: <span id="diff-title">{_e(" → ".join(first))}</span></h3>',
+            f'<div id="diff"{"" if first_diff else " hidden"}>',
+            "<p><small>Differential flamegraphs in <b>time per call</b>: each profile's samples "
+            "are spread over its time per call first (widths in nanoseconds per call), and each "
+            "function is coloured by how its time per call changed: <span class='grew'>red"
+            "</span> costs more per call, <span class='shrank'>blue</span> less, the deeper the "
+            "larger the change; grey within 10%, so a function that costs the same per call in "
+            "both reads as unchanged, whatever the sample counts. The first is the right-hand "
+            "profile; the second the left-hand one, so what vanished still has a box (deep "
+            "blue). Frames are compared by function (lines and crate names dropped).</small>"
+            f"</p>{diff_frames}</div>",
+            f'<p id="diff-none"{" hidden" if first_diff else ""}><small>No differential graph '
+            f"for this pair; drawn for: {_e(drawn)}.</small></p>",
+            f'<script type="application/json" id="page-data">{json.dumps(data)}</script>',
+            f"<script>{SCRIPT}</script>",
+        ]
+    )
+
+
+def timings_table(graphs: list[Graph]) -> str:
+    base = next((g.seconds for g in graphs if g.name == "stage0"), None)
+    rows = []
+    for g in graphs:
+        speedup = (
+            f"{base / g.seconds:,.0f}\u00d7" if base and g.seconds and g.unit == "call" else ""
+        )
+        under = g.prof.meta.get("seconds_per_call")
+        rows.append(
+            f"<tr><td><code>{_e(g.name)}</code> {_e(g.title)}</td>"
+            f"<td>{_e(fmt_time(g.seconds)) if g.seconds else '—'} <small>{_e(g.source)}</small>"
+            f"</td><td>{speedup}</td>"
+            f"<td>{_e(fmt_time(under)) if under else '—'}</td><td>{g.prof.total}</td></tr>"
+        )
+    return (
+        '<table class="wide"><tr><th>profile</th><th>time per call</th><th>vs stage0</th>'
+        "<th>while recorded</th><th>samples</th></tr>" + "".join(rows) + "</table>"
+        "<p><small>'While recorded': the runner's own timing under the recorder, which "
+        "pauses the process for every sample; the time scale and the diffs use the first "
+        "column.</small></p>"
+    )
+
+
+def percent(share: float) -> str:
+    return "0%" if share == 0 else "&lt;1%" if share < 0.005 else f"{100 * share:.0f}%"
+
+
+def where_table(graphs: list[Graph]) -> str:
+    shares = {g.name: analyse.where_time_goes(g.prof) for g in graphs}
+    totals = {name: max(sum(s.values()), 1) for name, s in shares.items()}
+    keys = [c.key for c in analyse.CATEGORIES] + list(analyse.FALLBACKS)
+    head = "".join(f"<th><code>{_e(g.name)}</code></th>" for g in graphs)
+    rows = []
+    for key in keys:
+        if not any(shares[g.name][key] for g in graphs):
+            continue
+        cells = []
+        for g in graphs:
+            n = shares[g.name][key]
+            share = n / totals[g.name]
+            top = n and n == max(shares[g.name].values())
+            est = f"<br><small>{_e(fmt_time(share * g.seconds))}</small>" if g.seconds and n else ""
+            cells.append(
+                f'<td class="{"top" if top else ""}">{percent(share)}{est}</td>'
+                if n
+                else "<td>·</td>"
+            )
+        rows.append(f"<tr><td>{_e(analyse.LABELS[key])}</td>{''.join(cells)}</tr>")
+    counts = "".join(f"<td>{totals[g.name]}</td>" for g in graphs)
+    return (
+        f'<table class="wide"><tr><th>where the time goes</th>{head}</tr>{"".join(rows)}'
+        f"<tr><td><small>samples in the timed calls</small></td>{counts}</tr></table>"
+        "<p><small>Share of the samples inside the timed calls (imports and building the "
+        "workload left out), with the time per call it comes to. A sample belongs to the "
+        "outermost frame that matches a pattern in <code>workshop.analyse.CATEGORIES</code>; "
+        "the highlighted cell is each profile's biggest item.</small></p>"
+    )
+
+
+def claims_list(graphs: list[Graph]) -> str:
+    items = []
+    for g in graphs:
+        for check in analyse.claims_for(g.prof):
+            claim = check(g.prof)
+            mark = (
+                '<span class="ok">✓ holds</span>' if claim.holds else '<span class="bad">✗</span>'
+            )
+            items.append(f"<li>{mark} {_e(claim.statement)}<br><small>{_e(claim.evidence)}</small>")
+    return "<ul>" + "".join(items) + "</ul>" if items else "<p>No profile with a claim.</p>"
+
+
+def legend() -> str:
+    spans = []
+    for key, (label, _) in analyse.FAMILIES.items():
+        r, g, b = draw.family_rgb(key, "legend")
+        spans.append(f'<span><i style="background:rgb({r},{g},{b})"></i>{_e(label)}</span>')
+    return f'<p class="legend">{"".join(spans)}</p>'
+
+
+RECORDER_NOTES = {
+    "py-spy": (
+        "py-spy <code>record --native</code> reads the Python threads (ptrace): every Python "
+        "function by name and line, with the Rust and C frames of the same threads. It does not "
+        "see threads Python did not start (rayon's workers), nor inside JIT-compiled code "
+        "(<code>numba</code>'s loop is one unnamed frame <code>[?]</code>), and it sometimes "
+        "loses the caller of a Rust function that was not inlined (stage 1's "
+        "<code>getattr</code> then sits right under <code>run_pipeline</code>)."
+    ),
+    "samply": (
+        "samply records every thread of the process from the kernel's perf events (Linux) or "
+        "the task APIs (macOS): rayon's workers each get a root box (<code>[thread 2]</code>, "
+        "...). It sees native frames only: on Python 3.11 the interpreter's "
+        "<code>_PyEval_EvalFrameDefault</code>, never a Python function's name (Python 3.12's "
+        "perf trampoline would add them). Rust names, files and lines come from its "
+        "<code>.syms.json</code> sidecar. Only samples inside the runner's timed calls are "
+        "kept (a marker the runner leaves for samply), and a thread's samples only while it ran."
+    ),
+}
+
+
+ROOTS = {
+    "py-spy": "Each graph's root box is <code>call_stage (workshop/run.py)</code>, the runner's "
+    "timed call.",
+    "samply": "Each graph has a root box per thread; a run of the interpreter's C frames, or of "
+    "the Rust runtime's (std, core, rayon), is drawn as one box.",
+}
+
+
+def recorders_table(pages: dict[str, list[Graph]]) -> str:
+    """What py-spy and samply saw of the same profiles, measured on their stacks."""
+    names = [
+        g.name
+        for g in pages.get("py-spy", [])
+        if g.name in {x.name for x in pages.get("samply", [])}
+    ]
+    if not names:
+        return ""
+    views = {
+        rec: {g.name: analyse.recorder_view(g.prof) for g in graphs if g.name in names}
+        for rec, graphs in pages.items()
+    }
+    rows = []
+    for name in names:
+        cells = []
+        for rec in ("py-spy", "samply"):
+            v = views[rec][name]
+            cells.append(
+                f"<td>{v['threads']:.0f}</td><td>{percent(v['python'])}</td>"
+                f"<td>{percent(v['rust'])}</td><td>{percent(v['workers'])}</td>"
+            )
+        rows.append(f"<tr><td><code>{_e(name)}</code></td>{''.join(cells)}</tr>")
+    head = "<th>threads</th><th>a Python name</th><th>our Rust named</th><th>other threads</th>"
+    return (
+        "<h2 id='recorders'>What each recorder sees, measured on these stacks</h2>"
+        '<table class="wide"><tr><th rowspan="2">profile</th><th colspan="4">py-spy</th>'
+        f'<th colspan="4">samply</th></tr><tr>{head}{head}</tr>{"".join(rows)}</table>'
+        "<p><small>Shares of each recorder's samples in the timed calls: with a Python "
+        "function named in the stack, with a frame of the stage crate's own Rust, in a "
+        "thread other than the main one.</small></p>"
+    )
+
+
+def page(
+    graphs: list[Graph],
+    diffs: dict[tuple[str, str], tuple[Path, Path]],
+    base: Path,
+    header: str = "",
+    recorder: str = "py-spy",
+    links: str = "",
+    extra: str = "",
+    steps: list[tuple[str, str]] | None = None,
+    subject: str = "poly-match: where the time goes",
+    root: str = "",
+) -> str:
+    """The page for ``graphs``, written in ``base`` (links are relative to it)."""
+    metas = [g.prof.meta for g in graphs]
+    rates = sorted({str(m.get("rate", "?")) for m in metas})
+    seconds = sorted({f"{m['seconds']:g}" for m in metas if "seconds" in m})
+    today = datetime.date.today().isoformat()
+    sections = [
+        ("pair", "side by side"),
+        ("times", "time per call"),
+        ("where", "where the time goes"),
+        ("claims", "claims"),
+        ("all", "every graph"),
+    ]
+    if extra:
+        sections.insert(4, ("recorders", "what each recorder sees"))
+    nav = "".join(f'<a href="#{k}">{_e(label)}</a>' for k, label in sections) + links
+    every = "".join(
+        f'<li><a href="{_e(_link(g.svg, base))}">{_e(g.name)}</a> — {_e(g.title)}</li>'
+        for g in graphs
+    )
+    every += "".join(
+        f'<li><a href="{_e(_link(grew, base))}">{_e(a)} → {_e(b)}</a> '
+        f'(<a href="{_e(_link(vanished, base))}">drawn on {_e(a)}</a>)</li>'
+        for (a, b), (grew, vanished) in diffs.items()
+    )
+    run = f" for {_e(', '.join(seconds))} s of calls per stage" if seconds else ""
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(subject)} ({_e(recorder)})</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(subject)} ({_e(recorder)})</h1>",
+        f'<p class="source"><b>{header}</b></p>' if header else "",
+        f"<p>{_e(recorder)} at {_e(', '.join(rates))} samples/s{run}, drawn by inferno "
+        f"with one palette. Page written {today}.</p>",
+        f"<p><small>{RECORDER_NOTES.get(recorder, '')} {root or ROOTS.get(recorder, '')}"
+        "</small></p>",
+        f"<nav>{nav}</nav>",
+        '<h2 id="pair">Side by side</h2>',
+        legend(),
+        "<p><small>Width is time; a box sits on the function that called it. Python frames "
+        "are merged by function (one box per function, whatever line was running); the stage "
+        "crates' own Rust frames keep their lines, since the hot line is the lesson of stages "
+        "3 and 4.</small></p>",
+        side_by_side(graphs, diffs, steps or STEPS, base),
+        '<h2 id="times">Time per call</h2>',
+        timings_table(graphs),
+        '<h2 id="where">Where the time goes</h2>',
+        where_table(graphs),
+        '<h2 id="claims">The walkthrough\'s claims, checked on these stacks</h2>',
+        claims_list(graphs),
+        extra,
+        '<h2 id="all">Every graph</h2>',
+        f"<ul>{every}</ul>",
+        "</body></html>\n",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+# --- building it ------------------------------------------------------------------------
+
+
+def _graphs(folder: Path, names: list[str], bench: dict[str, float]) -> list[Graph]:
+    out = []
+    for name in names:
+        prof = Profile.read(folder / f"{name}.folded")
+        seconds, source = subjects.timing(prof, bench)
+        out.append(Graph(prof, folder / f"{name}.svg", seconds, source))
+    return out
+
+
 def _date(folder: Path, names: list[str]) -> str:
     """When the profiles in ``folder`` were recorded: the newest, local time."""
     newest = max((folder / f"{n}.folded").stat().st_mtime for n in names)
     return datetime.datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
 
 
-def reference_header(reference: Path) -> str:
-    """``the reference set recorded here: reference/, DATE, CPU`` (from its bench.json)."""
-    env = profile.read_meta(reference / "bench.json").get("env", {})
-    said = ["the reference set recorded here: reference/"]
+def reference_header(reference: Path, bench: Path) -> str:
+    """``the reference set recorded here: profiles/reference/, DATE, CPU``."""
+    from workshop import numbers
+
+    env = read_meta(bench).get("env", {})
+    said = [f"the reference set recorded here: {_e(_shown_repo(reference))}/"]
     if env.get("date"):
         said.append(env["date"][:10])
     if env.get("cpu"):
@@ -329,75 +527,160 @@ def reference_header(reference: Path) -> str:
     return ", ".join(said)
 
 
-def build(out: Path = profile.PROFILES, reference: Path = REFERENCE, changed: bool = False) -> Path:
-    """Write ``out/index.html`` and return it.
+def _shown_repo(path: Path) -> str:
+    from workshop import REPO
 
-    Your run when ``out`` holds profiles: its graphs and diffs are (re)drawn in ``out``
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def draw_all(
+    folder: Path, names: list[str], bench: dict[str, float], changed: bool
+) -> dict[tuple[str, str], tuple[Path, Path]]:
+    """(Re)draw the graphs and the neighbours' diffs in ``folder``; returns the diffs."""
+    by_name = {}
+    for g in _graphs(folder, names, bench):
+        folded = folder / f"{g.name}.folded"
+        if not changed or _stale(g.svg, folded, folded.with_suffix(".meta.json")):
+            subjects.render(g.prof, folder, bench)
+        by_name[g.name] = g
+    diffs = {}
+    for a, b in NEIGHBOURS:
+        if a in by_name and b in by_name:
+            grew, vanished = folder / f"diff-{a}-{b}.svg", folder / f"diff-{a}-{b}-vanished.svg"
+            inputs = (folder / f"{a}.folded", folder / f"{b}.folded")
+            if not changed or _stale(grew, *inputs) or _stale(vanished, *inputs):
+                ga, gb = by_name[a], by_name[b]
+                entry = (ga.prof.meta.get("stage") and "main") or None
+                grew, vanished = draw.write_diffs(
+                    (ga.prof, ga.seconds, entry), (gb.prof, gb.seconds, entry), folder
+                )
+            diffs[(a, b)] = (grew, vanished)
+    return diffs
+
+
+def existing_diffs(folder: Path, names: list[str]) -> dict[tuple[str, str], tuple[Path, Path]]:
+    diffs = {}
+    for a, b in NEIGHBOURS:
+        grew, vanished = folder / f"diff-{a}-{b}.svg", folder / f"diff-{a}-{b}-vanished.svg"
+        if a in names and b in names and grew.exists() and vanished.exists():
+            diffs[(a, b)] = (grew, vanished)
+    return diffs
+
+
+def build(
+    out: Path = PROFILES,
+    reference: Path = PROFILES_REFERENCE,
+    changed: bool = False,
+    recorder: str = "py-spy",
+    bench: Path | None = None,
+) -> Path:
+    """Write the recorder's ``index.html`` under ``out`` and return it.
+
+    Your run when ``out`` holds profiles: its graphs and diffs are (re)drawn there
     (with ``changed``, only those whose inputs are newer). Otherwise the reference set:
     read only, nothing is drawn, the page links to the graphs in ``reference``.
     """
-    names = profiled(out)
-    own = bool(names) or out.resolve() == reference.resolve()
-    source = out if own else reference
+    here, ref = subjects.folder(out, recorder), subjects.folder(reference, recorder)
+    is_reference = here.resolve() == ref.resolve()
+    names = profiled(here)
+    own = bool(names) or is_reference
+    source = here if own else ref
     if not own:
-        names = profiled(reference)
+        names = profiled(ref)
     if not names:
-        raise profile.ProfileError(f"no profiles in {shown(out)}/: run `make profiles` first")
-    diffs: list[tuple[str, str, Path, Path]] = []
-    pairs = [(a, b) for a, b in NEIGHBOURS if a in names and b in names]
-    if own:
-        bench = out / "bench.json"
-        for name in names:
-            folded = out / f"{name}.folded"
-            if not changed or _stale(
-                out / f"{name}.svg", folded, folded.with_suffix(".meta.json"), bench
-            ):
-                profile.render(name, out)
-        for a, b in pairs:
-            grew, vanished = out / f"diff-{a}-{b}.svg", out / f"diff-{a}-{b}-vanished.svg"
-            inputs = (out / f"{a}.folded", out / f"{b}.folded")
-            if not changed or _stale(grew, *inputs) or _stale(vanished, *inputs):
-                grew, vanished = write_diffs(a, b, out)
-            diffs.append((a, b, grew, vanished))
-    else:
-        for a, b in pairs:
-            grew, vanished = source / f"diff-{a}-{b}.svg", source / f"diff-{a}-{b}-vanished.svg"
-            if grew.exists() and vanished.exists():
-                diffs.append((a, b, grew, vanished))
-    if out.resolve() == reference.resolve():
-        header = reference_header(reference)
+        raise draw.DrawError(f"no {recorder} profiles in {shown(here)}/: run `make profiles` first")
+    if bench is None:
+        bench = subjects.default_bench(source)
+    medians = subjects.bench_seconds(bench)
+    diffs = draw_all(here, names, medians, changed) if own else existing_diffs(ref, names)
+    if is_reference:
+        header = reference_header(reference, bench)
     elif own:
-        header = f"your run: {_e(out.name)}/, {_date(out, names)}"
-        missing = [n for n in profiled(reference) if n not in names]
+        header = f"your run: {_e(_shown_repo(here))}/, {_date(here, names)}"
+        missing = [n for n in profiled(ref) if n not in names]
         if missing:
-            link = _e(_link(reference / "index.html", out))
+            link = _e(_link(ref / "index.html", here))
             header += (
                 f" (not profiled in it: {_e(', '.join(missing))}; see "
                 f'<a href="{link}">the reference set</a>)'
             )
     else:
-        header = reference_header(reference) + (
-            f" (no profiles in {_e(out.name)}/ yet: <code>make profiles</code> records yours)"
+        header = reference_header(reference, bench) + (
+            f" (no profiles in {_e(_shown_repo(here))}/ yet: <code>make profiles</code> "
+            "records yours)"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    index = out / "index.html"
-    index.write_text(page(names, diffs, source, out, header))
+    graphs = _graphs(source, names, medians)
+    other = "samply" if recorder == "py-spy" else "py-spy"
+    pages = [subjects.folder(out, other), subjects.folder(reference, other)]
+    other_page = next((p / "index.html" for p in pages if (p / "index.html").exists()), None)
+    links = f'<a href="{_e(_link(other_page, here))}">{other}\'s page</a>' if other_page else ""
+    extra = ""
+    other_folder = subjects.folder(source.parent if recorder == "samply" else source, other)
+    if other_folder.exists() and profiled(other_folder):
+        both = {recorder: graphs, other: _graphs(other_folder, profiled(other_folder), medians)}
+        extra = recorders_table(both)
+    here.mkdir(parents=True, exist_ok=True)
+    index = here / "index.html"
+    index.write_text(page(graphs, diffs, here, header, recorder, links, extra))
+    return index
+
+
+def build_runs(folder: Path) -> Path:
+    """The page for a reader's own command: its runs side by side, each with the one
+    before it as a differential graph (``run1``, ``run2``, ...)."""
+    names = sorted(
+        (p.stem for p in folder.glob("run*.folded")), key=lambda s: int(s.removeprefix("run"))
+    )
+    graphs = _graphs(folder, names, {})
+    for g in graphs:
+        if _stale(g.svg, folder / f"{g.name}.folded"):
+            subjects.render(g.prof, folder, {})
+    diffs = {}
+    pairs = list(itertools.pairwise(names))
+    for a, b in pairs:
+        grew, vanished = folder / f"diff-{a}-{b}.svg", folder / f"diff-{a}-{b}-vanished.svg"
+        if _stale(grew, folder / f"{b}.folded") or _stale(vanished, folder / f"{b}.folded"):
+            ga, gb = graphs[names.index(a)], graphs[names.index(b)]
+            grew, vanished = draw.write_diffs(
+                (ga.prof, ga.seconds, None), (gb.prof, gb.seconds, None), folder
+            )
+        diffs[(a, b)] = (grew, vanished)
+    recorder = graphs[-1].prof.recorder if graphs else "py-spy"
+    steps = list(reversed(pairs)) or [(names[-1], names[-1])]
+    header = (
+        f"your command: {_e(folder.name)}, {len(names)} run(s), newest "
+        f"{_date(folder, names)}; the newest is on the right, the run before it on the left"
+    )
+    index = folder / "index.html"
+    root = "Each graph is the whole run of your command, imports included."
+    subject = f"your command: {folder.name}"
+    index.write_text(
+        page(graphs, diffs, folder, header, recorder, steps=steps, subject=subject, root=root)
+    )
     return index
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.compare", description=__doc__)
-    parser.add_argument("--out", type=Path, default=profile.PROFILES, help="profiles folder")
+    parser.add_argument("--out", type=Path, default=PROFILES, help="profiles folder")
     parser.add_argument(
-        "--reference", type=Path, default=REFERENCE, help="shown when --out has no profiles"
+        "--reference",
+        type=Path,
+        default=PROFILES_REFERENCE,
+        help="shown when --out has no profiles",
     )
+    parser.add_argument("--profiler", choices=list(subjects.RECORDERS), default="py-spy")
+    parser.add_argument("--bench", type=Path, help="bench.json for the time per call")
     parser.add_argument(
         "--changed", action="store_true", help="redraw only the graphs whose inputs changed"
     )
     args = parser.parse_args(argv)
     try:
-        index = build(args.out, args.reference, args.changed)
-    except profile.ProfileError as err:
+        index = build(args.out, args.reference, args.changed, args.profiler, args.bench)
+    except draw.DrawError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {shown(index)} (open it in a browser: file://{index.resolve()})")

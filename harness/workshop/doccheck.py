@@ -8,8 +8,8 @@ Checked:
 - ``make TARGET ...`` at the start of inline code or of a command line in a code
   block (after an optional ``$`` prompt, ``&&``, ``;`` or ``|``): every target must
   be a rule of the Makefile. A pattern rule takes any stem, except ``profile-%``,
-  whose stem must be a registered stage (``workshop.stages``) or a placeholder in
-  capitals (``make profile-STAGE``).
+  whose stem must be a registered stage (``workshop.stages``, or ``stage4_large``: the
+  profiler's subjects) or a placeholder in capitals (``make profile-STAGE``).
 - Paths in inline code (a single word with a ``/``; relative to the document's
   folder or to the repository) and in links and ``src=``/``href=`` attributes
   (relative to the document's folder, as GitHub resolves them). ``{a,b}`` means
@@ -32,10 +32,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import REPO, stages
+from workshop import REPO, profile, stages
 
 # Folders a build creates: mentioned in the docs, absent from a fresh clone.
-GENERATED = ("target/", "build/", ".venv/", "results/", "dist/")
+GENERATED = ("target/", "build/", ".venv/", "results/", "profiles/runs/", "dist/")
 FILE_SUFFIXES = {
     ".md", ".py", ".rs", ".toml", ".lock", ".json", ".svg", ".png", ".html",
     ".folded", ".txt", ".cfg", ".yml", ".yaml", ".sh",
@@ -82,9 +82,9 @@ class Targets:
                 continue
             if pattern not in STAGE_PATTERNS or PLACEHOLDER.fullmatch(stem):
                 return None
-            if stem in stages.BY_NAME:
+            if stem in profile.SUBJECTS:
                 return None
-            known = ", ".join(stages.BY_NAME)
+            known = ", ".join(profile.SUBJECTS)
             return f"`make {target}`: {stem!r} is not a registered stage ({known})"
         return f"`make {target}`: no such target in the Makefile (see `make help`)"
 

@@ -30,8 +30,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from workshop import REFERENCE, REPO, profile, report, stagediff
+from workshop import PROFILES_REFERENCE, REFERENCE, REPO, analyse, report, stagediff
 from workshop.report import fmt_rate, fmt_speedup, fmt_time
+from workshop.stacks import Profile
 
 DOCS = ("README.md", "docs/*.md", "stages/*/README.md", "harness/README.md")
 
@@ -120,15 +121,25 @@ def abi3_values(result: dict[str, Any]) -> dict[str, str]:
 
 
 def profile_values(ref: Path) -> dict[str, str]:
-    """``profile.STAGE.CATEGORY``: the share of the timed samples, as the compare page shows."""
+    """``profile.STAGE.CATEGORY``: the share of the timed samples, as the compare page shows
+    (py-spy's; samply's are ``profile.samply.STAGE.CATEGORY``), and what each recorder saw:
+    ``profile.view.RECORDER.STAGE.{threads,python,rust,workers}``."""
     values = {}
-    for folded in sorted(ref.glob("*.folded")):
-        prof = profile.Profile.read(folded)
-        shares = prof.where_time_goes()
-        total = max(sum(shares.values()), 1)
-        values[f"profile.{prof.name}.samples"] = str(total)
-        for key, n in shares.items():
-            values[f"profile.{prof.name}.{key}"] = f"{100 * n / total:.0f}%"
+    for recorder, folder in (("pyspy", ref), ("samply", ref / "samply")):
+        prefix = "profile." if recorder == "pyspy" else "profile.samply."
+        for folded in sorted(folder.glob("*.folded")):
+            prof = Profile.read(folded)
+            shares = analyse.where_time_goes(prof)
+            total = max(sum(shares.values()), 1)
+            values[f"{prefix}{prof.name}.samples"] = str(total)
+            for key, n in shares.items():
+                values[f"{prefix}{prof.name}.{key}"] = f"{100 * n / total:.0f}%"
+            for key, share in analyse.recorder_view(prof).items():
+                shown = f"{share:.0f}" if key in ("samples", "threads") else f"{100 * share:.0f}%"
+                values[f"profile.view.{recorder}.{prof.name}.{key}"] = shown
+            if prof.recorder == "samply" and prof.name in analyse.SAMPLY_CLAIMS:
+                _, grid = analyse.worker_shares(prof)
+                values[f"profile.samply.{prof.name}.workers_grid"] = f"{100 * grid:.0f}%"
     return values
 
 
@@ -182,13 +193,13 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
 ]
 
 
-def values(ref: Path = REFERENCE) -> dict[str, str]:
+def values(ref: Path = REFERENCE, profiles: Path = PROFILES_REFERENCE) -> dict[str, str]:
     out: dict[str, str] = dict(ARTICLE)
     for name, reader in SOURCES:
         data = _load(name, ref)
         if data is not None:
             out.update(reader(data))
-    out.update(profile_values(ref))
+    out.update(profile_values(profiles))
     return out
 
 

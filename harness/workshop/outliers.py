@@ -1,4 +1,5 @@
-"""Issue 12's speed cliffs, measured: one outlier must not cost stage 4 more than 3x.
+"""Speed cliffs, measured: an outlier or a clustered layout must not cost stage 4 more than
+3x the plain workload of the same size.
 
     python -m workshop.outliers [--out results]      # what `make bench-outliers` runs
 
@@ -8,18 +9,23 @@ Stage 4 (the grid) on 100k polygons x 10k points, five ways:
 - ``far_polygon``: one extra polygon (the canonical arc) at x = 1e12;
 - ``nan_polygon``: one extra polygon, in the middle of the field, with a NaN vertex;
 - ``far_point``: one extra point at x = 1e12;
-- ``far_pair``: both a far polygon and a point close to it (two outliers, beyond issue
-  12's list: the grid is cut to where centers and points meet, and here they meet far
-  away too).
+- ``far_pair``: both a far polygon and a point close to it (the grid is cut to where
+  centers and points meet, and here they meet far away too);
+- ``two_clusters``: the same numbers of polygons and points as two workloads of half
+  the size, 1e9 apart (real data is clustered: cities, not a uniform square);
+- ``far_cluster``: 3% of the polygons and half of the points in a cluster far from the
+  rest.
 
-When the grid spanned every center, the far polygon stretched it (569 ms) and a NaN
-area sent the whole call to brute force (511 ms), against ~10 ms plain.
+A grid spanning every center as one dense array of cells gets stretched by these: when
+it did, one far polygon took 569 ms and a NaN area sent the call to brute force (511 ms),
+against ~10 ms plain; two clusters at 400k x 100k took 132x the uniform call.
 
 1. Check. The stage is checked against the baseline first (``bench.check``). Then one
-   call per case: its picks for the original points must be the plain workload's (the
-   extra polygon is close to no original point, the far point has no polygon within
-   reach, the point of ``far_pair`` picks its far polygon), or the case is WRONG, not
-   timed, and the run exits with status 1.
+   call per case: the outlier cases must pick, for the original points, what the plain
+   workload picks (the extra polygon is close to no original point, the far point has
+   no polygon within reach, the point of ``far_pair`` picks its far polygon); a cluster
+   case must pick what each of its clusters picks alone (each a compact workload). Else
+   the case is WRONG, not timed, and the run exits with status 1.
 2. Calibrate and time in rounds, as ``workshop.bench`` does: each round times every
    case once, in a shuffled order, gc off during a sample; the median per call.
 3. Report each case's median and its ratio to the plain case's (issue 12: <= 3x).
@@ -32,14 +38,17 @@ from __future__ import annotations
 import math
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workshop import RESULTS, bench, checks, report, stages, threads
 from workshop.workloads import CANONICAL
 
-LIMIT = 3.0  # issue 12: one outlier costs at most 3x the work without it
+LIMIT = 3.0  # an outlier or a layout costs at most 3x the plain workload of the same size
 FAR = 1e12
+CLUSTER_SHIFT = (1e9, 0.0)  # two_clusters: the second cluster, this far in x
+FAR_CLUSTER_SHIFT = (-5e8, 7e8)  # far_cluster: where its 3% of the polygons sit
 
 CASES = {
     "plain": "the workload as generated",
@@ -47,17 +56,66 @@ CASES = {
     "nan_polygon": "+ one polygon with a NaN vertex",
     "far_point": "+ one point at x = 1e12",
     "far_pair": "+ both: a polygon and, close to it, a point at x = 1e12 (two outliers)",
+    "two_clusters": "the same sizes as two half workloads, 1e9 apart",
+    "far_cluster": "3% of the polygons and half of the points in a far cluster",
 }
 
 
-def cases(
-    polygon_cls: Any, polygons: list[Any], points: list[Any]
-) -> dict[str, tuple[list[Any], list[Any], list[checks.Pick]]]:
-    """``(polygons, points, the picks the outliers add)`` per case.
+@dataclass
+class Case:
+    """A workload and what it must pick.
 
-    The outliers are appended, so the original indices and the order of the picks stay:
-    a case's picks are the plain workload's followed by the added ones.
+    An outlier case must pick what the plain workload picks, then ``added``. A cluster
+    case must pick what each of its ``clusters`` (workloads of their own) picks alone, in
+    turn, each one's polygon indices shifted past the clusters before it.
     """
+
+    polygons: list[Any]
+    points: list[Any]
+    added: list[checks.Pick] = field(default_factory=list)
+    clusters: list[tuple[list[Any], list[Any]]] | None = None
+
+    def expected(self, entry: Any, plain: list[checks.Pick]) -> list[checks.Pick]:
+        if self.clusters is None:
+            return plain + self.added
+        picks: list[checks.Pick] = []
+        offset = 0
+        for polygons, points in self.clusters:
+            got = checks.picks(entry(polygons, points, bench.MAX_DIST), polygons)
+            picks += [(point, i + offset) for point, i in got]
+            offset += len(polygons)
+        return picks
+
+
+def clustered(
+    module: Any, size: dict[str, int], shares: tuple[float, float], shift: tuple[float, float]
+) -> Case:
+    """Two workloads of canonical density, the second moved by ``shift``, side by side.
+
+    ``shares``: the second's share of the polygons and of the points.
+    """
+    import numpy as np
+
+    n, m = size["n_polygons"], size["n_points"]
+    second = (max(1, round(n * shares[0])), round(m * shares[1]))
+    seed = CANONICAL["seed"]
+    near = module.generate_example(n_polygons=n - second[0], n_points=m - second[1], seed=seed)
+    far_polygons, far_points = module.generate_example(*second, seed=seed + 1)
+    dx, dy = shift
+    far = (
+        [module.Polygon(poly.x + dx, poly.y + dy) for poly in far_polygons],
+        [np.asarray(p) + np.array([dx, dy]) for p in far_points],
+    )
+    return Case(near[0] + far[0], near[1] + far[1], clusters=[near, far])
+
+
+def cases(
+    module: Any, polygons: list[Any], points: list[Any], size: dict[str, int]
+) -> dict[str, Case]:
+    """Every case. The outliers are appended, so the original indices and the order of
+    the picks stay: an outlier case's picks are the plain workload's, then the added ones.
+    """
+    polygon_cls = module.Polygon
     import numpy as np
 
     import poly_match
@@ -71,15 +129,17 @@ def cases(
     # Close to the far polygon's center (FAR + 0.45, middle + ~0.8): it picks that polygon.
     near_it = np.array([FAR + 0.5, middle + 0.5])
     return {
-        "plain": (polygons, points, []),
-        "far_polygon": ([*polygons, far_polygon], points, []),
-        "nan_polygon": ([*polygons, polygon_cls(nan_x, arc_y + middle)], points, []),
-        "far_point": (polygons, [*points, far_point], []),
-        "far_pair": (
+        "plain": Case(polygons, points),
+        "far_polygon": Case([*polygons, far_polygon], points),
+        "nan_polygon": Case([*polygons, polygon_cls(nan_x, arc_y + middle)], points),
+        "far_point": Case(polygons, [*points, far_point]),
+        "far_pair": Case(
             [*polygons, far_polygon],
             [*points, near_it],
-            [((FAR + 0.5, middle + 0.5), len(polygons))],
+            added=[((FAR + 0.5, middle + 0.5), len(polygons))],
         ),
+        "two_clusters": clustered(module, size, (0.5, 0.5), CLUSTER_SHIFT),
+        "far_cluster": clustered(module, size, (0.03, 0.5), FAR_CLUSTER_SHIFT),
     }
 
 
@@ -109,12 +169,12 @@ def outliers(
             polygons, points = chosen.workload(**size, seed=CANONICAL["seed"])
             entry = chosen.entry_point()
             plain = None
-            for name, (*workload, added) in cases(module.Polygon, polygons, points).items():
+            for name, case in cases(module, polygons, points, size).items():
                 progress.update(task, advance=1, description=f"checking {name}")
                 row = rows[name]
-                row.extra["added_picks"] = len(added)
+                workload = (case.polygons, case.points)
                 try:
-                    got = checks.picks(entry(*workload, bench.MAX_DIST), workload[0])
+                    got = checks.picks(entry(*workload, bench.MAX_DIST), case.polygons)
                 except AssertionError as err:
                     row.status, row.detail = bench.WRONG, f"wrong answer, not timed: {err}"
                     continue
@@ -128,19 +188,25 @@ def outliers(
                 elif plain is None:
                     row.status, row.detail = bench.NOT_MEASURED, "the plain case failed"
                     continue
-                elif got != plain + added:
-                    expected = plain + added
+                elif got != (expected := case.expected(entry, plain)):
                     differ = sum(a != b for a, b in zip(got, expected, strict=False))
                     differ += abs(len(got) - len(expected))
+                    reference = "the plain workload's" if case.clusters is None else "its clusters'"
                     row.status = bench.WRONG
                     row.detail = (
                         f"wrong answer, not timed: {differ} of {len(expected)} picks differ "
-                        "from the plain workload's" + (" and the outlier's own" if added else "")
+                        f"from {reference}"
                     )
                     continue
-                row.detail = "reference" if name == "plain" else "same picks as plain"
-                if added:
-                    row.detail += f", + {len(added)} of the outliers"
+                if name == "plain":
+                    row.detail = "reference"
+                elif case.clusters is not None:
+                    row.detail = "same picks as its clusters alone"
+                else:
+                    row.detail = "same picks as plain"
+                    if case.added:
+                        row.extra["added_picks"] = len(case.added)
+                        row.detail += f", + {len(case.added)} of the outliers"
                 subject = bench.Subject(name, entry, workload)
                 progress.update(task, advance=1, description=f"calibrating {name}")
                 subject.per_call = subject.calibrate(sample_seconds)
@@ -173,8 +239,9 @@ def outliers(
             "rounds": rounds,
             "sample_target_s": sample_seconds,
             "order": "interleaved: each round times every case once, shuffled",
-            "check": "the stage against the baseline first; then each case's picks for the "
-            "original points against the plain workload's, before it is timed",
+            "check": "the stage against the baseline first; then each outlier case's picks "
+            "for the original points against the plain workload's, and each cluster case's "
+            "against its clusters' alone, before it is timed",
             "ratio": "case median / plain median, same run",
         },
         "env": env,

@@ -17,7 +17,12 @@ class Stage:
     title: str  # one line for tables and flamegraph titles
     entry: str = "main"  # the function timed and profiled
     # "identical": the stage keeps numpy's area, so its picks must equal the baseline's.
-    # "argmin": the stage computes the area itself; see workshop.checks.
+    # "argmin": the stage computes the true area itself (rounded once), where numpy's rounds
+    # after every step; on ties within rounding it may pick another polygon of least area
+    # (see workshop.checks). Either way the distance test: the Rust stages compute
+    # dx*dx + dy*dy with two roundings, as numpy does except with OpenBLAS's AVX-512
+    # kernel, which fuses it; there a center within an ulp or two of max_dist can get
+    # the other verdict (workshop.fp: the rule, and the cases, tested in test_fp.py).
     answers: Literal["identical", "argmin"] = "identical"
     crate: str | None = None  # stages/<crate>/ for the Rust stages
 

@@ -11,7 +11,7 @@
 //! time). The answer is folded in docs/workshop.md, section "Exercise 3".
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::PyList;
 
 /// What the selection needs to know about one polygon.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -133,8 +133,15 @@ impl Polygon {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        slf.get().vertices.reduce(slf.as_any())
+    fn __getnewargs__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+        self.vertices.newargs(py)
+    }
+
+    fn __reduce_ex__<'py>(slf: &Bound<'py, Self>, _protocol: i32) -> PyResult<Bound<'py, PyAny>> {
+        common::reduce_ex(slf.as_any())
     }
 }
 

@@ -36,7 +36,7 @@ fn find_close_polygons<'py>(
     py: Python<'py>,
     polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: common::MaxDist,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let point = common::point(point, || "point".to_owned())?;
     // A read-only ndarray view of the two numbers: no copy.
@@ -47,7 +47,9 @@ fn find_close_polygons<'py>(
         // `intern!` makes the Python string "center" once and reuses it; a plain
         // "center" would build a new string per polygon, and CPython's attribute
         // cache matches names by identity, so every lookup would miss it.
-        let center = poly.getattr(intern!(py, "center"))?;
+        let center = poly
+            .getattr(intern!(py, "center"))
+            .map_err(common::at(py, "polygons", i))?;
         // `extract::<PyReadonlyArray1<f64>>()`: check it is a 1-D float64 numpy
         // array, and register a read-only borrow with rust-numpy, so no Rust code
         // may write to it while we read (`borrowed_pair` adds the errors).
@@ -61,7 +63,7 @@ fn find_close_polygons<'py>(
         let diff = center - point;
         // np.linalg.norm of a 1-D float array is sqrt(dot(x, x)): same operations,
         // same rounding, so the same polygons pass the strict `<`.
-        if diff.dot(&diff).sqrt() < max_dist {
+        if diff.dot(&diff).sqrt() < max_dist.0 {
             close_polygons.push(poly);
         }
     }

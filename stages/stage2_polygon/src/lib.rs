@@ -12,7 +12,7 @@
 use ndarray::{Array1, ArrayView1};
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::PyType;
 
 /// A polygon given by the x and y coordinates of its vertices.
 ///
@@ -24,7 +24,7 @@ use pyo3::types::PyTuple;
 /// Raises TypeError for None, strings or other non-numbers; ValueError for an
 /// empty or non-1-D input and for ``x`` and ``y`` of different lengths.
 // `frozen`: no `&mut self` method can exist, so reading needs no borrow flag.
-#[pyclass(frozen, subclass, module = "poly_match_stage2._core")]
+#[pyclass(frozen, subclass, weakref, module = "poly_match_stage2._core")]
 pub struct Polygon {
     vertices: common::Vertices,
     /// `[cx, cy]`: the one field the search reads.
@@ -62,8 +62,22 @@ impl Polygon {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        slf.get().vertices.reduce(slf.as_any())
+    fn __getnewargs__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+        self.vertices.newargs(py)
+    }
+
+    fn __reduce_ex__<'py>(slf: &Bound<'py, Self>, _protocol: i32) -> PyResult<Bound<'py, PyAny>> {
+        common::reduce_ex(slf.as_any())
+    }
+
+    /// Subclasses may add methods and attributes; replacing ``center`` raises
+    /// TypeError, as the search reads the center Rust computed.
+    #[classmethod]
+    fn __init_subclass__(cls: &Bound<'_, PyType>) -> PyResult<()> {
+        common::refuse_overrides::<Self>(cls, &["x", "y", "center"])
     }
 }
 
@@ -79,7 +93,7 @@ impl Polygon {
 fn find_close_polygons<'py>(
     polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: common::MaxDist,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let point = common::point(point, || "point".to_owned())?;
     let mut close_polygons = Vec::new();
@@ -87,7 +101,7 @@ fn find_close_polygons<'py>(
         // `.get()` on a frozen class: a plain `&Polygon`, no borrow flag to set
         // and clear, and the center is read where it lies, not copied.
         let center = &common::polygon::<Polygon>(i, &poly)?.get().center;
-        if is_close(center, &point, max_dist) {
+        if is_close(center, &point, max_dist.0) {
             close_polygons.push(poly);
         }
     }
@@ -100,7 +114,7 @@ fn find_close_polygons<'py>(
 fn find_close_polygons_allocating<'py>(
     polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: common::MaxDist,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let point = common::point(point, || "point".to_owned())?;
     let point = ArrayView1::from(&point);
@@ -109,7 +123,7 @@ fn find_close_polygons_allocating<'py>(
         // One heap allocation (and one free) per polygon per point, as in stage 1.
         let center = Array1::from(common::polygon::<Polygon>(i, &poly)?.get().center.to_vec());
         let diff = center - point;
-        if diff.dot(&diff).sqrt() < max_dist {
+        if diff.dot(&diff).sqrt() < max_dist.0 {
             close_polygons.push(poly);
         }
     }

@@ -1,10 +1,15 @@
-//! The selection through a uniform grid: the same answer as the plain loop
+//! The selection through a grid of cells: the same answer as the plain loop
 //! (`crate::select`), testing only the centers near each point. No Python here.
 //!
-//! The centers are bucketed into cells of `max_dist / 2`, sorted row by row, so
-//! a point scans one short contiguous slice per row (4 or 5 rows) instead of
-//! every polygon: time grows with polygons + points, not polygons x points.
+//! The centers are bucketed into square cells, so a point tests only the few
+//! centers in the cells around it: time grows with polygons + points, not
+//! polygons x points. Where centers and points meet in a compact box, every cell
+//! of the box is kept, sorted row by row, and a point scans one contiguous slice
+//! per row. Where they spread over a wide, mostly empty box (clusters far apart,
+//! outliers, a long line of sites), a dense array would need far more cells than
+//! sites: then only the occupied cells are kept, in a hash map.
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::{Site, squared_threshold};
 
@@ -18,17 +23,25 @@ const CHUNK: usize = 1024;
 /// For every point with a polygon whose center is closer than `max_dist`,
 /// `(point, polygon)`: the polygon of least area, the first one on a tie, in
 /// the order of the points. Areas must be >= 0 or NaN (a Polygon's always are).
-pub fn select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
+/// On large inputs the points are split across the current rayon pool. `stop`
+/// is asked before each point: once it says yes, the rest is skipped (the
+/// result is then incomplete, for the caller to discard).
+pub fn select(
+    sites: &[Site],
+    points: &[[f64; 2]],
+    max_dist: f64,
+    stop: &(impl Fn() -> bool + Sync),
+) -> Vec<(usize, usize)> {
     let Some(grid) = Grid::new(sites, points, max_dist) else {
         return Vec::new();
     };
     if sites.len() + points.len() <= LARGE {
-        return grid.select(points, 0);
+        return grid.select(points, 0, stop);
     }
     let parts: Vec<_> = points
         .par_chunks(CHUNK)
         .enumerate()
-        .map(|(k, chunk)| grid.select(chunk, k * CHUNK))
+        .map(|(k, chunk)| grid.select(chunk, k * CHUNK, stop))
         .collect();
     parts.concat()
 }
@@ -50,13 +63,14 @@ fn key(area: f64, index: usize) -> u128 {
 /// No close polygon yet.
 const NONE: u128 = u128::MAX;
 
-/// Cells per `max_dist`: a point scans the cells its square of side
-/// 2 * max_dist touches, (2 + 1/2)^2 = 6.25 max_dist^2 on average instead of
-/// 9 with cells of max_dist: 30% fewer centers to test, measured ~25% faster.
+/// Cells per `max_dist` in a dense grid: a point scans the cells its square of
+/// side 2 * max_dist touches, (2 + 1/2)^2 = 6.25 max_dist^2 on average instead
+/// of 9 with cells of max_dist: 30% fewer centers to test, measured ~25% faster.
+/// A sparse grid uses cells of max_dist: at most 3 x 3 lookups per point.
 const CELLS_PER_MAX_DIST: f64 = 2.0;
 
-/// The sites that can be close to a point, sorted by cell, row by row: the
-/// cells of a row are contiguous, so a point scans one slice per row.
+/// The sites that can be close to a point, sorted by cell: cell `c` holds
+/// `entries[starts[c]..starts[c + 1]]`.
 struct Grid<'a> {
     sites: &'a [Site],
     /// Some area is NaN: the baseline then keeps a NaN-area polygon that is the
@@ -66,12 +80,16 @@ struct Grid<'a> {
     t: f64,
     /// How far a close center can be on each axis, with room for rounding.
     reach: f64,
-    origin: [f64; 2],
+    /// The box holding every site that can be close to a point.
+    lo: [f64; 2],
+    hi: [f64; 2],
     /// 1 / the cell size: a multiply per lookup instead of a divide.
     per_cell: f64,
+    /// Dense: the box's `nx` x `ny` cells, numbered row by row.
     nx: usize,
     ny: usize,
-    /// Cell `c` holds `entries[starts[c]..starts[c + 1]]`.
+    /// Sparse: the number of each occupied cell, by (column, row).
+    sparse: Option<FxHashMap<[i64; 2], usize>>,
     starts: Vec<usize>,
     entries: Vec<Entry>,
 }
@@ -102,57 +120,67 @@ impl<'a> Grid<'a> {
         if !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
             return None;
         }
-        let inside = |c: [f64; 2]| (0..2).all(|k| lo[k] <= c[k] && c[k] <= hi[k]);
-        // At most ~2 cells per site. If the box needs more, a few far centers
-        // (with a point near them) may be stretching it over empty space: then
-        // the grid covers the middle 98% of the centers on each axis, and the
-        // rest land in the border cells (`axis` clamps). Still too many (a tiny
-        // max_dist over a wide area): coarser cells. Correctness depends on
-        // neither, only the work per point does.
-        let max_cells = 2.0 * sites.len() as f64 + 16.0;
-        let cells = |lo: [f64; 2], hi: [f64; 2], cell: f64| {
-            ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0)
-        };
-        let mut cell = reach / CELLS_PER_MAX_DIST;
-        let (lo, hi) = if cells(lo, hi, cell) > max_cells {
-            middle(sites.iter().map(|s| s.center).filter(|&c| inside(c)), 0.01).unwrap_or((lo, hi))
-        } else {
-            (lo, hi)
-        };
-        while cells(lo, hi, cell) > max_cells {
-            cell *= 2.0;
-        }
-        let (width, height) = (hi[0] - lo[0], hi[1] - lo[1]);
+        // Dense while the box needs at most ~2 cells per site.
+        let cell = reach / CELLS_PER_MAX_DIST;
+        let cells = ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0);
+        let dense = cells <= 2.0 * sites.len() as f64 + 16.0;
+        let cell = if dense { cell } else { reach };
         let mut grid = Grid {
             sites,
             any_nan: sites.iter().any(|s| s.area.is_nan()),
             t,
             reach,
-            origin: lo,
+            lo,
+            hi,
             per_cell: 1.0 / cell,
-            nx: (width / cell) as usize + 1,
-            ny: (height / cell) as usize + 1,
+            nx: if dense {
+                ((hi[0] - lo[0]) / cell) as usize + 1
+            } else {
+                0
+            },
+            ny: if dense {
+                ((hi[1] - lo[1]) / cell) as usize + 1
+            } else {
+                0
+            },
+            sparse: (!dense).then(FxHashMap::default),
             starts: Vec::new(),
             entries: Vec::new(),
         };
-        // Counting sort by cell: count the sites of each cell, add up to where each
-        // cell ends, then walk the sites backwards placing each one just before the
-        // ones already placed in its cell: a cell's sites stay in index order, and
-        // `starts[c]` ends up where cell `c` begins. `OUT`: a site outside the box.
-        const OUT: u32 = u32::MAX;
-        let cells: Vec<u32> = sites
-            .iter()
-            .map(|s| {
-                if inside(s.center) {
-                    grid.cell_of(s.center) as u32
-                } else {
-                    OUT
-                }
-            })
-            .collect();
-        let mut starts = vec![0; grid.nx * grid.ny + 1];
-        for &c in cells.iter().filter(|&&c| c != OUT) {
-            starts[c as usize] += 1;
+        // Each site's cell number (`OUT`: outside the box), then a counting sort
+        // by cell: count the sites of each cell, add up to where each cell ends,
+        // then walk the sites backwards placing each one just before the ones
+        // already placed in its cell: a cell's sites stay in index order, and
+        // `starts[c]` ends up where cell `c` begins.
+        const OUT: usize = usize::MAX;
+        let inside = |[x, y]: [f64; 2]| lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
+        let cells: Vec<usize> = match &mut grid.sparse {
+            None => sites
+                .iter()
+                .map(|s| match s.center {
+                    c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
+                    _ => OUT,
+                })
+                .collect(),
+            Some(numbers) => sites
+                .iter()
+                .map(|s| match s.center {
+                    c if inside(c) => {
+                        let next = numbers.len();
+                        let cell = [0, 1].map(|k| grid_cell(c[k], lo[k], grid.per_cell));
+                        *numbers.entry(cell).or_insert(next)
+                    }
+                    _ => OUT,
+                })
+                .collect(),
+        };
+        let n_cells = grid.sparse.as_ref().map_or(grid.nx * grid.ny, |m| m.len());
+        let mut starts = vec![0; n_cells + 1];
+        // `OUT` is no index of `starts`: `get_mut` skips it with no test of its own.
+        for &c in &cells {
+            if let Some(count) = starts.get_mut(c) {
+                *count += 1;
+            }
         }
         for c in 1..starts.len() {
             starts[c] += starts[c - 1];
@@ -162,13 +190,12 @@ impl<'a> Grid<'a> {
             y: 0.0,
             key: NONE,
         };
-        let mut entries = vec![empty; starts[starts.len() - 1]];
+        let mut entries = vec![empty; starts[n_cells]];
         for (index, (site, &c)) in sites.iter().zip(&cells).enumerate().rev() {
-            if c != OUT {
-                let c = c as usize;
-                starts[c] -= 1;
+            if let Some(start) = starts.get_mut(c) {
+                *start -= 1;
                 let [x, y] = site.center;
-                entries[starts[c]] = Entry {
+                entries[*start] = Entry {
                     x,
                     y,
                     key: key(site.area, index),
@@ -179,75 +206,132 @@ impl<'a> Grid<'a> {
         Some(grid)
     }
 
-    /// The column (or row) of coordinate `v` on axis `k`, clamped to the grid.
+    /// The dense grid's column (or row) of coordinate `v` on axis `k`, clamped.
     ///
     /// Monotone in `v` (subtraction, multiplication by a positive factor,
     /// truncation and clamping all are, even with rounding), so every center in
-    /// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. Saturating
-    /// casts map negative values and NaN to 0 and +inf to the last column.
+    /// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. The saturating
+    /// cast maps NaN to 0 and +-inf to the ends. (To a signed integer: one
+    /// instruction and a fix-up, where a cast to usize takes a dozen.)
     fn axis(&self, v: f64, k: usize) -> usize {
         let n = if k == 0 { self.nx } else { self.ny };
-        (((v - self.origin[k]) * self.per_cell) as usize).min(n - 1)
+        (((v - self.lo[k]) * self.per_cell) as i64)
+            .max(0)
+            .min(n as i64 - 1) as usize
     }
 
-    fn cell_of(&self, [x, y]: [f64; 2]) -> usize {
-        self.axis(y, 1) * self.nx + self.axis(x, 0)
-    }
-
-    /// The picks of `points`, numbered from `first_index`.
-    fn select(&self, points: &[[f64; 2]], first_index: usize) -> Vec<(usize, usize)> {
-        let pick = |p| {
-            if self.any_nan {
-                self.pick::<true>(p)
-            } else {
-                self.pick::<false>(p)
-            }
+    /// The picks of `points`, numbered from `first_index`, until `stop` says so.
+    fn select(
+        &self,
+        points: &[[f64; 2]],
+        first_index: usize,
+        stop: &impl Fn() -> bool,
+    ) -> Vec<(usize, usize)> {
+        let pick = |p| match (self.any_nan, &self.sparse) {
+            (false, None) => self.pick::<false>(p),
+            (true, None) => self.pick::<true>(p),
+            (_, Some(numbers)) => self.pick_sparse(numbers, p),
         };
         let picks = points
             .iter()
+            .take_while(|_| !stop())
             .enumerate()
             .filter_map(|(p, &point)| pick(point).map(|i| (first_index + p, i)));
         picks.collect()
     }
 
-    /// The polygon `point` picks, if any. `NAN`: also track the first close one.
-    fn pick<const NAN: bool>(&self, [px, py]: [f64; 2]) -> Option<usize> {
+    /// Outside the box grown by `reach` (or not a number): close to no site.
+    fn out_of_reach(&self, [px, py]: [f64; 2]) -> bool {
+        let r = self.reach;
+        !(px >= self.lo[0] - r
+            && px <= self.hi[0] + r
+            && py >= self.lo[1] - r
+            && py <= self.hi[1] + r)
+    }
+
+    /// The polygon `point` picks, if any, in a dense grid. `NAN`: also track the
+    /// first close one.
+    fn pick<const NAN: bool>(&self, point: [f64; 2]) -> Option<usize> {
+        if self.out_of_reach(point) {
+            return None;
+        }
+        let [px, py] = point;
         // The exact value px - reach is <= every close center's x, and rounding
         // is monotone, so the computed bound is too.
         let (x0, x1) = (self.axis(px - self.reach, 0), self.axis(px + self.reach, 0));
         let (y0, y1) = (self.axis(py - self.reach, 1), self.axis(py + self.reach, 1));
-        let (mut best, mut first) = (NONE, NONE as usize);
+        let mut scan = Scan::<NAN>::new();
         for row in y0..=y1 {
             let cells = self.starts[row * self.nx + x0]..self.starts[row * self.nx + x1 + 1];
-            for e in &self.entries[cells] {
-                let (dx, dy) = (e.x - px, e.y - py);
-                let close = dx * dx + dy * dy < self.t;
-                best = best.min(if close { e.key } else { NONE });
-                if NAN && close {
-                    first = first.min(e.key as u64 as usize);
+            scan.entries(&self.entries[cells], point, self.t);
+        }
+        scan.pick(self.sites)
+    }
+
+    /// The same in a sparse grid: at most 3 x 3 occupied cells to look up.
+    fn pick_sparse(&self, numbers: &FxHashMap<[i64; 2], usize>, point: [f64; 2]) -> Option<usize> {
+        if self.out_of_reach(point) {
+            return None;
+        }
+        let cell = |v: f64, k: usize| grid_cell(v, self.lo[k], self.per_cell);
+        let [px, py] = point;
+        let mut scan = Scan::<true>::new();
+        for row in cell(py - self.reach, 1)..=cell(py + self.reach, 1) {
+            for column in cell(px - self.reach, 0)..=cell(px + self.reach, 0) {
+                if let Some(&c) = numbers.get(&[column, row]) {
+                    let cells = self.starts[c]..self.starts[c + 1];
+                    scan.entries(&self.entries[cells], point, self.t);
                 }
             }
         }
-        if NAN && best != NONE && self.sites[first].area.is_nan() {
-            return Some(first);
-        }
-        // The low 64 bits of the key are the index.
-        (best != NONE).then_some(best as u64 as usize)
+        scan.pick(self.sites)
     }
 }
 
-/// The box holding all but a fraction `cut` of `centers` at each end of each
-/// axis (None if there are none).
-fn middle(centers: impl Iterator<Item = [f64; 2]>, cut: f64) -> Option<([f64; 2], [f64; 2])> {
-    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = centers.map(|[x, y]| (x, y)).unzip();
-    let (mut lo, mut hi) = ([0.0; 2], [0.0; 2]);
-    for (k, values) in [&mut xs, &mut ys].into_iter().enumerate() {
-        let last = values.len().checked_sub(1)?;
-        let skip = (last as f64 * cut) as usize;
-        lo[k] = *values.select_nth_unstable_by(skip, f64::total_cmp).1;
-        hi[k] = *values.select_nth_unstable_by(last - skip, f64::total_cmp).1;
+/// The sparse grid's cell of coordinate `v`: monotone, as `Grid::axis`, and
+/// saturating (a center 1e300 cells away shares the last cell, still found).
+fn grid_cell(v: f64, origin: f64, per_cell: f64) -> i64 {
+    ((v - origin) * per_cell).floor() as i64
+}
+
+/// The best close site seen so far: least `key`, and with `NAN` the first close
+/// one (least index) too.
+struct Scan<const NAN: bool> {
+    best: u128,
+    first: usize,
+}
+
+impl<const NAN: bool> Scan<NAN> {
+    fn new() -> Self {
+        Scan {
+            best: NONE,
+            first: usize::MAX,
+        }
     }
-    Some((lo, hi))
+
+    #[inline(always)]
+    fn entries(&mut self, entries: &[Entry], [px, py]: [f64; 2], t: f64) {
+        for e in entries {
+            let (dx, dy) = (e.x - px, e.y - py);
+            let close = dx * dx + dy * dy < t;
+            self.best = self.best.min(if close { e.key } else { NONE });
+            if NAN && close {
+                self.first = self.first.min(e.key as u64 as usize);
+            }
+        }
+    }
+
+    /// The low 64 bits of the key are the index. The baseline keeps the first
+    /// close polygon when its area is NaN (nothing is smaller than NaN).
+    fn pick(&self, sites: &[Site]) -> Option<usize> {
+        if self.best == NONE {
+            return None;
+        }
+        if NAN && sites[self.first].area.is_nan() {
+            return Some(self.first);
+        }
+        Some(self.best as u64 as usize)
+    }
 }
 
 /// The smallest and largest finite coordinates on each axis (lo > hi if none).
@@ -255,8 +339,9 @@ fn bounds(centers: impl Iterator<Item = [f64; 2]>) -> ([f64; 2], [f64; 2]) {
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for c in centers.filter(|c| c[0].is_finite() && c[1].is_finite()) {
         for k in 0..2 {
-            lo[k] = lo[k].min(c[k]);
-            hi[k] = hi[k].max(c[k]);
+            // Not f64::min/max: their care for NaN costs here, with none to meet.
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
         }
     }
     (lo, hi)
@@ -265,6 +350,10 @@ fn bounds(centers: impl Iterator<Item = [f64; 2]>) -> ([f64; 2], [f64; 2]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn grid_select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
+        select(sites, points, max_dist, &|| false)
+    }
 
     /// xorshift64*: a few lines of PRNG so the tests need no crate.
     struct Rng(u64);
@@ -305,8 +394,8 @@ mod tests {
 
     fn agrees(sites: &[Site], points: &[[f64; 2]], max_dist: f64) {
         assert_eq!(
-            select(sites, points, max_dist),
-            crate::select(sites, points, max_dist),
+            grid_select(sites, points, max_dist),
+            crate::tests::plain(sites, points, max_dist),
             "{} sites, {} points, max_dist {max_dist}",
             sites.len(),
             points.len()
@@ -369,7 +458,7 @@ mod tests {
             site(41.0, 0.0, f64::NAN),
         ];
         let points = [[0.0, 0.0], [20.0, 0.0], [40.0, 0.0], [-5.0, 0.0]];
-        let picks = select(&sites, &points, 10.0);
+        let picks = grid_select(&sites, &points, 10.0);
         assert_eq!(picks, vec![(0, 0), (1, 2), (2, 4), (3, 0)]);
         agrees(&sites, &points, 10.0);
         let mut rng = Rng(5);
@@ -390,7 +479,7 @@ mod tests {
             site(-inf, -inf, 0.0),
         ];
         let points = [[0.0, 0.0], [nan, nan], [inf, 0.0], [-inf, 3.0]];
-        assert_eq!(select(&sites, &points, 10.0), vec![(0, 2)]);
+        assert_eq!(grid_select(&sites, &points, 10.0), vec![(0, 2)]);
         agrees(&sites, &points, 10.0);
     }
 
@@ -411,7 +500,10 @@ mod tests {
             agrees(&sites, &points, max_dist);
         }
         // Every point sees every polygon: the global least area for each.
-        assert_eq!(select(&sites, &points, f64::INFINITY).len(), points.len());
+        assert_eq!(
+            grid_select(&sites, &points, f64::INFINITY).len(),
+            points.len()
+        );
     }
 
     #[test]
@@ -423,21 +515,61 @@ mod tests {
         points.push([-1e12, 0.0]);
         let grid = Grid::new(&sites, &points, 10.0).expect("a grid");
         // The canonical grid: cells of 5 over ~100 x 100, not 1e12 wide.
-        assert!(grid.nx <= 30 && grid.ny <= 30, "{} x {}", grid.nx, grid.ny);
+        assert!(grid.sparse.is_none() && grid.nx <= 30 && grid.ny <= 30);
         agrees(&sites, &points, 10.0);
     }
 
+    /// The most sites any one cell holds: what a point near it has to test.
+    fn largest_cell(grid: &Grid) -> usize {
+        grid.starts
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0)
+    }
+
     #[test]
-    fn a_far_polygon_with_a_point_beside_it_does_not_stretch_the_grid() {
+    fn a_far_polygon_with_a_point_beside_it_does_not_stretch_the_cells() {
         let mut rng = Rng(4);
         let mut sites = random_sites(&mut rng, 1000, 100.0, 20);
         sites.push(site(1e12, 5.0, 1.0));
         let mut points = random_points(&mut rng, 100, 0.0, 100.0);
         points.push([1e12 + 1.0, 5.0]);
         let grid = Grid::new(&sites, &points, 10.0).expect("a grid");
-        assert!(grid.nx <= 30 && grid.ny <= 30, "{} x {}", grid.nx, grid.ny);
+        assert!(largest_cell(&grid) <= 40, "{}", largest_cell(&grid));
         agrees(&sites, &points, 10.0);
-        assert_eq!(select(&sites, &points, 10.0).last(), Some(&(100, 1000)));
+        assert_eq!(
+            grid_select(&sites, &points, 10.0).last(),
+            Some(&(100, 1000))
+        );
+    }
+
+    #[test]
+    fn far_clusters_and_a_long_line_keep_cells_small() {
+        let mut rng = Rng(9);
+        // Two clusters 1e9 apart, and 3% of the sites far from the rest.
+        let mut two = random_sites(&mut rng, 2000, 100.0, 50);
+        for s in two.iter_mut().step_by(2) {
+            s.center[0] += 1e9;
+        }
+        let mut few_far = random_sites(&mut rng, 2000, 100.0, 50);
+        for s in few_far.iter_mut().step_by(33) {
+            s.center = [s.center[0] - 5e8, s.center[1] + 7e8];
+        }
+        // Sites along a diagonal 1e6 long: no empty band to cut it at.
+        let line: Vec<Site> = (0..2000)
+            .map(|i| site(f64::from(i) * 500.0, f64::from(i) * 500.0 + 3.0, 1.0))
+            .collect();
+        for sites in [two, few_far, line] {
+            let points: Vec<[f64; 2]> = sites
+                .iter()
+                .step_by(5)
+                .map(|s| [s.center[0] + rng.uniform(-8.0, 8.0), s.center[1] + 2.0])
+                .collect();
+            let grid = Grid::new(&sites, &points, 10.0).expect("a grid");
+            assert!(largest_cell(&grid) <= 40, "{}", largest_cell(&grid));
+            agrees(&sites, &points, 10.0);
+        }
     }
 
     #[test]
@@ -448,9 +580,9 @@ mod tests {
             site(0.0, 0.0, 3.0),
         ];
         let points = [[1e308, 1.0], [0.0, 0.0], [-1e308, 0.0]];
-        assert_eq!(select(&sites, &points, 10.0).len(), 3);
+        assert_eq!(grid_select(&sites, &points, 10.0).len(), 3);
         agrees(&sites, &points, 10.0);
-        assert!(select(&[], &[[0.0, 0.0]], 10.0).is_empty());
-        assert!(select(&sites, &[], 10.0).is_empty());
+        assert!(grid_select(&[], &[[0.0, 0.0]], 10.0).is_empty());
+        assert!(grid_select(&sites, &[], 10.0).is_empty());
     }
 }

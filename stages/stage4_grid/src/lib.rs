@@ -9,7 +9,7 @@
 //! the loop stays as the reference the grid is tested against.
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyList, PyType};
 
 pub mod grid;
 
@@ -30,7 +30,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Raises TypeError for None, strings or other non-numbers; ValueError for an
 /// empty or non-1-D input and for ``x`` and ``y`` of different lengths.
 // `frozen`: no `&mut self` method can exist, so reading needs no borrow flag.
-#[pyclass(frozen, subclass, module = "poly_match_stage4._core")]
+#[pyclass(frozen, subclass, weakref, module = "poly_match_stage4._core")]
 pub struct Polygon {
     vertices: common::Vertices,
     /// `[cx, cy]` and the area: the two fields `main` reads.
@@ -44,7 +44,7 @@ impl Polygon {
     fn new(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Self> {
         let vertices = common::Vertices::new(x, y)?;
         let center = vertices.center();
-        let area = area(&vertices.x, &vertices.y);
+        let area = vertices.area(x.py())?;
         Ok(Polygon {
             vertices,
             center,
@@ -79,8 +79,22 @@ impl Polygon {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        slf.get().vertices.reduce(slf.as_any())
+    fn __getnewargs__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+        self.vertices.newargs(py)
+    }
+
+    fn __reduce_ex__<'py>(slf: &Bound<'py, Self>, _protocol: i32) -> PyResult<Bound<'py, PyAny>> {
+        common::reduce_ex(slf.as_any())
+    }
+
+    /// Subclasses may add methods and attributes; replacing ``center`` or
+    /// ``area`` raises TypeError, as ``main`` reads the values Rust computed.
+    #[classmethod]
+    fn __init_subclass__(cls: &Bound<'_, PyType>) -> PyResult<()> {
+        common::refuse_overrides::<Self>(cls, &["x", "y", "center", "area"])
     }
 }
 
@@ -92,12 +106,12 @@ impl Polygon {
 /// ``points``: a list of points ``[x, y]`` (the pairs hold the same objects) or
 /// an (N, 2) array (the pairs hold its rows, ``points[i]``).
 #[pyfunction]
-#[pyo3(signature = (polygons, points, max_dist = 10.0))]
+#[pyo3(signature = (polygons, points, max_dist = common::MaxDist(10.0)), text_signature = "(polygons, points, max_dist=10.0)")]
 fn main<'py>(
     py: Python<'py>,
     polygons: &Bound<'py, PyAny>,
     points: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: common::MaxDist,
 ) -> PyResult<Bound<'py, PyList>> {
     let polygons = common::items("polygons", polygons)?;
     let mut sites = Vec::with_capacity(polygons.len());
@@ -109,12 +123,17 @@ fn main<'py>(
         });
     }
     let (points, coords) = common::Points::read(points)?;
+    let max_dist = max_dist.0;
     // Below this size handing the GIL over costs more than the work: getting it
     // back can mean waiting out another thread's switch interval (5 ms).
     let picks = if sites.len() + coords.len() > grid::LARGE {
-        py.detach(|| grid::select(&sites, &coords, max_dist))
+        // Both cores, this process's own threads (a forked child makes new
+        // ones), and Ctrl-C checked every 20 ms while they work.
+        common::parallel::detach(py, |cancel| {
+            grid::select(&sites, &coords, max_dist, &|| cancel.requested())
+        })?
     } else {
-        grid::select(&sites, &coords, max_dist)
+        grid::select(&sites, &coords, max_dist, &|| false)
     };
     common::pairs(py, &points, &polygons, picks)
 }
@@ -140,24 +159,31 @@ pub struct Site {
 ///
 /// The baseline's loops, with `select_best_polygon`'s rule folded in: `best`
 /// is the first close polygon, replaced only by a strictly smaller area.
+/// `check` runs before each point; its error stops the loop.
 /// `grid::select` gives the same answer faster; this is its reference.
-pub fn select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
+pub fn select<E>(
+    sites: &[Site],
+    points: &[[f64; 2]],
+    max_dist: f64,
+    mut check: impl FnMut() -> Result<(), E>,
+) -> Result<Vec<(usize, usize)>, E> {
     let t = squared_threshold(max_dist);
     let mut picks = Vec::new();
     for (p, &[px, py]) in points.iter().enumerate() {
-        let mut best: Option<usize> = None;
+        check()?;
+        let (mut best, mut best_area) = (None, f64::NAN);
         for (i, site) in sites.iter().enumerate() {
             let (dx, dy) = (site.center[0] - px, site.center[1] - py);
             // No sqrt: `d2 < t` says exactly what `sqrt(d2) < max_dist` says.
-            if dx * dx + dy * dy < t && best.is_none_or(|b| site.area < sites[b].area) {
-                best = Some(i);
+            if dx * dx + dy * dy < t && (best.is_none() || site.area < best_area) {
+                (best, best_area) = (Some(i), site.area);
             }
         }
         if let Some(i) = best {
             picks.push((p, i));
         }
     }
-    picks
+    Ok(picks)
 }
 
 /// The smallest `t` with `sqrt(t) >= max_dist`, so that for every squared
@@ -182,27 +208,10 @@ pub fn squared_threshold(max_dist: f64) -> f64 {
     t
 }
 
-/// The shoelace area, `0.5 * |x . roll(y, 1) - y . roll(x, 1)|`.
-///
-/// Each dot product is a left-to-right sum of separate multiplies and adds, as
-/// OpenBLAS's `ddot` sums 10 values with its Haswell kernel. With its AVX-512
-/// kernel OpenBLAS rounds differently, and the canonical areas differ only by
-/// rounding: which is "smallest" depends on the CPU (see the README).
-pub fn area(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    let (mut x_dot_rolled_y, mut y_dot_rolled_x) = (0.0_f64, 0.0_f64);
-    for i in 0..n {
-        // roll(v, 1)[i] = v[i - 1], wrapping around at the start.
-        let prev = if i == 0 { n - 1 } else { i - 1 };
-        x_dot_rolled_y += x[i] * y[prev];
-        y_dot_rolled_x += y[i] * x[prev];
-    }
-    0.5 * (x_dot_rolled_y - y_dot_rolled_x).abs()
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::convert::Infallible;
 
     fn site(x: f64, y: f64, area: f64) -> Site {
         Site {
@@ -211,12 +220,27 @@ mod tests {
         }
     }
 
+    /// `select` with nothing to interrupt it.
+    pub(crate) fn plain(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
+        let Ok(picks) = select(sites, points, max_dist, || Ok::<(), Infallible>(()));
+        picks
+    }
+
     #[test]
-    fn shoelace_area() {
-        assert_eq!(area(&[0.0, 1.0, 1.0, 0.0], &[0.0, 0.0, 1.0, 1.0]), 1.0);
-        assert_eq!(area(&[0.0, 4.0, 0.0], &[0.0, 0.0, 3.0]), 6.0);
-        assert_eq!(area(&[0.0, 0.0, 4.0], &[0.0, 3.0, 0.0]), 6.0);
-        assert_eq!(area(&[2.0], &[3.0]), 0.0);
+    fn an_error_from_check_stops_the_loop() {
+        let mut calls = 0;
+        let stop_at_third = || {
+            calls += 1;
+            if calls == 3 { Err("stop") } else { Ok(()) }
+        };
+        let result = select(
+            &[site(0.0, 0.0, 1.0)],
+            &[[0.0, 0.0]; 5],
+            10.0,
+            stop_at_third,
+        );
+        assert_eq!(result, Err("stop"));
+        assert_eq!(calls, 3);
     }
 
     #[test]
@@ -226,11 +250,11 @@ mod tests {
             site(-9.0, 0.0, 1.0),
             site(0.0, 9.0, 1.0),
         ];
-        assert_eq!(select(&sites, &[[0.0, 0.0]], 10.0), vec![(0, 1)]);
+        assert_eq!(plain(&sites, &[[0.0, 0.0]], 10.0), vec![(0, 1)]);
         // (0, 0) to (6, 8) is exactly 10: not close.
         let far = [site(6.0, 8.0, 1.0)];
-        assert!(select(&far, &[[0.0, 0.0]], 10.0).is_empty());
-        assert_eq!(select(&far, &[[0.0, 0.0]], 10f64.next_up()), vec![(0, 0)]);
+        assert!(plain(&far, &[[0.0, 0.0]], 10.0).is_empty());
+        assert_eq!(plain(&far, &[[0.0, 0.0]], 10f64.next_up()), vec![(0, 0)]);
     }
 
     #[test]
@@ -243,8 +267,8 @@ mod tests {
             site(20.0, 0.0, 3.0),
         ];
         let late_nan = [site(20.0, 0.0, 3.0), site(21.0, 0.0, f64::NAN)];
-        assert_eq!(select(&sites, &[[0.0, 0.0]], 10.0), vec![(0, 0)]);
-        assert_eq!(select(&late_nan, &[[20.0, 0.0]], 10.0), vec![(0, 0)]);
+        assert_eq!(plain(&sites, &[[0.0, 0.0]], 10.0), vec![(0, 0)]);
+        assert_eq!(plain(&late_nan, &[[20.0, 0.0]], 10.0), vec![(0, 0)]);
     }
 
     /// The sqrt-free test agrees with `sqrt(d2) < m` on and around the boundary.

@@ -1,7 +1,7 @@
 """Stage 2's compiled module (src/lib.rs): the Polygon in Rust, the search reads its center."""
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, SupportsIndex, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,8 @@ class Polygon:
     @property
     def center(self) -> _F64:
         """The mean of the vertices, ``[cx, cy]``, as a new float64 array."""
-    def __reduce__(self) -> tuple[type[Polygon], tuple[_F64, _F64], dict[str, Any] | None]: ...
+    def __getnewargs__(self) -> tuple[_F64, _F64]: ...
+    def __reduce_ex__(self, protocol: SupportsIndex, /) -> str | tuple[Any, ...]: ...
 
 _P = TypeVar("_P", bound=Polygon)
 

@@ -1,7 +1,7 @@
 """Stage 4's compiled module (src/lib.rs): a grid index, both cores for large inputs."""
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -29,8 +29,10 @@ class Polygon:
     def center(self) -> _F64:
         """The mean of the vertices, ``[cx, cy]``, as a new float64 array."""
     def area(self) -> float:
-        """The polygon's area (the shoelace formula, computed when it was built)."""
-    def __reduce__(self) -> tuple[type[Polygon], tuple[_F64, _F64], dict[str, Any] | None]: ...
+        """The polygon's area: the true shoelace area of its float64 vertices, rounded once
+        (numpy's inf or NaN where numpy's shoelace overflows), computed when it was built."""
+    def __getnewargs__(self) -> tuple[_F64, _F64]: ...
+    def __reduce_ex__(self, protocol: SupportsIndex, /) -> str | tuple[Any, ...]: ...
 
 def main(
     polygons: Iterable[Polygon], points: Iterable[Any], max_dist: float = 10.0

@@ -1,0 +1,52 @@
+"""A small slow script to profile your own way (the walkthrough's wrap-up).
+
+    make profile-script SCRIPT="docs/profile_me.py"            # run 1: the Python loop
+    make profile-script SCRIPT="docs/profile_me.py --numpy"    # run 2: drawn beside run 1
+
+Counts, for each of N random points, the other points closer than a radius: first as a
+double loop in Python, then (``--numpy``) as one numpy expression per point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+
+import numpy as np
+
+
+def close_counts_loop(points: list[tuple[float, float]], radius: float) -> list[int]:
+    counts = []
+    for x, y in points:
+        n = 0
+        for u, v in points:
+            if math.hypot(x - u, y - v) < radius:
+                n += 1
+        counts.append(n - 1)
+    return counts
+
+
+def close_counts_numpy(points: list[tuple[float, float]], radius: float) -> list[int]:
+    xy = np.asarray(points)
+    counts = []
+    for p in xy:
+        distances = np.hypot(*(xy - p).T)
+        counts.append(int(np.count_nonzero(distances < radius)) - 1)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1500)
+    parser.add_argument("--numpy", action="store_true", help="one numpy expression per point")
+    args = parser.parse_args()
+    rng = random.Random(6)
+    points = [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(args.points)]
+    count = close_counts_numpy if args.numpy else close_counts_loop
+    counts = count(points, radius=10.0)
+    print(f"{len(points)} points, {sum(counts) / len(counts):.1f} neighbours each on average")
+
+
+if __name__ == "__main__":
+    main()
