@@ -92,7 +92,11 @@ def test_the_exact_winner_is_neither_numpys_nor_the_posts(first_pair_candidates)
 
     assert vertex(fp.exact_winner(polygons, point)) == (4.0, 34.0)
     assert fp.exact_winner(polygons, point, rounded=True) == fp.exact_winner(polygons, point)
+    winners = [fp.exact_winner(polygons, point)]
     for fused in (True, False):
         model = {i: fp.polygon_area(polygons[i].x, polygons[i].y, fused) for i in close}
-        assert vertex(min(close, key=lambda i: model[i])) == (7.0, 23.0)
+        winners.append(min(close, key=lambda i: model[i]))
+        assert vertex(winners[-1]) == (7.0, 23.0)
+    # The post's pick is close, and the least in none of these ways of rounding.
     assert (9.0, 27.0) in [vertex(i) for i in close]
+    assert (9.0, 27.0) not in [vertex(i) for i in winners]
