@@ -64,7 +64,7 @@ def fma(a: float, b: float, c: float) -> float:
 
     Exact in Python ints: every finite double is an int over a power of two, and int
     true division rounds correctly (it is what ``float(Fraction)`` does, without the gcd
-    that makes ``Fraction`` 50x slower). Infinities, NaN and signed zeros follow IEEE 754.
+    that makes ``Fraction`` far slower). Infinities, NaN and signed zeros follow IEEE 754.
     """
     a, b, c = float(a), float(b), float(c)
     if not (math.isfinite(a) and math.isfinite(b)):
