@@ -61,7 +61,8 @@ def max_dist_threshold(max_dist: Any) -> float:
     ``max_dist`` rounded up to a double: a float stays itself; an int, ``Fraction``,
     ``Decimal`` or ``np.longdouble`` that is not a double becomes the next double above it,
     so the comparison stays the baseline's exact one. Raises TypeError naming ``max_dist``
-    for anything else (a string, None, a complex number, an array of several values).
+    for anything else (a string, None, a complex number, an array of several values), and
+    OverflowError for an int beyond the float range, which numpy cannot compare either.
     """
     value = max_dist
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -70,8 +71,14 @@ def max_dist_threshold(max_dist: Any) -> float:
         return float(value)
     if isinstance(value, (bool, np.bool_)):
         exact = Fraction(int(value))
-    elif isinstance(value, numbers.Rational):  # int, np.integer, Fraction
-        exact = Fraction(value)
+    elif isinstance(value, numbers.Integral):  # int, np.integer
+        if abs(int(value)) > sys.float_info.max:
+            # numpy turns an int into a float to compare it, and cannot: nor do we.
+            digits = len(str(abs(int(value))))
+            raise OverflowError(f"max_dist: an int of {digits} digits is beyond the float range")
+        exact = Fraction(int(value))
+    elif isinstance(value, Fraction):
+        exact = value
     elif isinstance(value, Decimal):
         if not value.is_finite():
             return float(value)
@@ -81,14 +88,11 @@ def max_dist_threshold(max_dist: Any) -> float:
             return float(value)
         exact = Fraction(*value.as_integer_ratio())
     else:
-        shown = f"{type(max_dist).__name__} {max_dist!r}"
-        raise TypeError(
-            f"max_dist must be a real number (a float, int, Fraction, ...), not {shown}"
-        )
+        raise TypeError(f"max_dist must be a real number, not {type(max_dist).__name__}")
     try:
         rounded = float(exact)
     except OverflowError:
-        return math.inf if exact > 0 else -sys.float_info.max
+        return math.inf if exact > 0 else -math.inf  # no distance is below either
     if Fraction(rounded) < exact:
         rounded = math.nextafter(rounded, math.inf)
     return rounded
@@ -96,8 +100,10 @@ def max_dist_threshold(max_dist: Any) -> float:
 
 def unsure_margin(max_dist: float) -> float:
     """How far from ``max_dist`` a distance must be for the plain ``sqrt(dx*dx + dy*dy)``
-    to give numpy's verdict on every CPU (NaN, so nothing is unsure, for a non-finite one)."""
-    return UNSURE_ULPS * float(np.spacing(max_dist)) if math.isfinite(max_dist) else math.nan
+    to give numpy's verdict on every CPU."""
+    if not (math.isfinite(max_dist) and max_dist > 0):
+        return math.nan  # no distance is near an infinite, NaN or negative max_dist
+    return UNSURE_ULPS * float(np.spacing(max_dist))
 
 
 def unsure(dist: np.ndarray, max_dist: float) -> np.ndarray:

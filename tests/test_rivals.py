@@ -321,8 +321,17 @@ def test_a_point_that_is_not_a_pair_is_named(name: str, points) -> None:
 @pytest.mark.parametrize("max_dist", ["10", b"10", None, 10 + 0j, np.array([10.0, 11.0]), [10]])
 def test_a_max_dist_that_is_not_a_real_number_is_named(name: str, max_dist) -> None:
     polygons, points = small_workload()
-    with pytest.raises(TypeError, match="max_dist"):
+    with pytest.raises(TypeError, match="max_dist must be a real number, not "):
         RIVALS[name].main(polygons, points, max_dist)
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+def test_an_int_beyond_the_float_range_overflows_as_in_the_baseline(name: str) -> None:
+    polygons, points = small_workload()
+    with pytest.raises(OverflowError):
+        poly_match.main(polygons, points, 10**400)
+    with pytest.raises(OverflowError, match="max_dist"):
+        RIVALS[name].main(polygons, points, 10**400)
 
 
 def above(value: float) -> np.longdouble:
@@ -342,6 +351,8 @@ EXACT_MAX_DIST = {
     "True": True,
     "0-d array": np.array(5.0),
     "2**70": 2**70,
+    "Fraction 10**400": Fraction(10**400),
+    "Decimal -1e400": Decimal("-1e400"),
 }
 
 
