@@ -433,6 +433,7 @@ MAX_DISTS = {
     ),
     "longdouble just above": lambda d: np.nextafter(np.longdouble(d), np.longdouble(np.inf)),
     "int equal": lambda d: int(d),
+    "Fraction beyond the float range": lambda d: __import__("fractions").Fraction(10**400),
     "Decimal equal": lambda d: __import__("decimal").Decimal(d),
 }
 
