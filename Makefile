@@ -136,6 +136,13 @@ bench-threads: setup ## Python threads calling stage 4 at once: calls per second
 bench-outliers: setup ## stage 4 with one far or NaN outlier vs without (<= 3x) -> results/outliers.{md,json}
 	$(PY) -m workshop.outliers --out $(OUT)
 
+# Which OpenBLAS kernel numpy's dot runs here and whether it fuses its multiply-adds (probed,
+# and the rule from the kernel and the CPU), next to the floating-point lesson's areas in exact
+# arithmetic. Writes $(OUT)/fp.{json,md}; a few seconds.
+.PHONY: fp
+fp: $(VENV)/.installed ## numpy's dot here (fused or not, which kernel) and the lesson's exact areas -> results/fp.{md,json}
+	$(PY) -m workshop.fp --out $(OUT)
+
 # Stage 1 built three ways (dev, release, profiling) into build/stage1-<profile>/,
 # timed side by side; the build in .venv is not touched. Writes $(OUT)/bench-debug.md.
 .PHONY: bench-debug
@@ -228,7 +235,7 @@ profile-script: $(VENV)/.installed $(PROFILE_TOOLS) $(RECORDER) ## profile your 
 .PHONY: reference
 reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure everything into reference/ and profiles/reference/ (slow), re-render the docs' numbers
 	$(MAKE) --no-print-directory OUT=$(REFERENCE) PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= \
-		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-threads bench-outliers profiles
+		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-threads bench-outliers fp profiles
 	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= PROFILER=samply \
 		profiles compare
 	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) compare

@@ -1,18 +1,21 @@
 """The Numba rival: the baseline's double loop, compiled by ``@njit``, no Rust.
 
-Same API as the baseline (``Polygon``, ``generate_example``, ``main``) and the
-same answers: every call reads the baseline's own centers and areas from the
-caller's Polygons (``poly.center``, ``poly.area()``) into two float64 arrays,
-and one compiled loop does the rest. Reading 1000 Python objects per call is
-most of the time left; the loop itself is a few microseconds.
+Same API as the baseline (``Polygon``, ``generate_one_polygon``,
+``generate_example``, ``main``) and the same answers: every call reads the
+baseline's own centers and areas from the caller's Polygons (``poly.center``,
+``poly.area()``) into two float64 arrays, and one compiled loop does the rest.
+Reading 1000 Python objects per call is most of the time left; the loop itself
+is a few microseconds.
 
 The same picks, bit for bit:
 
 - close means ``sqrt(dx*dx + dy*dy) < max_dist``, with ``dx = cx - px``: what
   ``np.linalg.norm(center - point)`` computes for a 2-vector (a dot product, then
   a correctly rounded square root). Numba leaves ``fastmath`` off, so LLVM
-  neither reorders nor fuses these operations. (An OpenBLAS that fuses its
-  ``ddot`` into one FMA would round differently; this project's CPU does not.)
+  neither reorders nor fuses these operations. numpy's dot, though, is a fused
+  multiply-add on CPUs where OpenBLAS runs its AVX-512 kernel, which moves a
+  distance by up to an ulp: a point with a center within a few ulps of
+  ``max_dist`` is left to the baseline itself (the loop marks it; it is rare).
 - the selection is the baseline's scan: the first close polygon, replaced only
   by a strictly smaller area. A NaN area first stays; a later NaN never wins.
 
@@ -26,22 +29,26 @@ the compile a fresh process pays.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numba import njit
 
-from poly_match import Polygon, generate_example
+import poly_match
+from poly_match import Polygon, generate_example, generate_one_polygon
+from rivals_common import as_points, max_dist_threshold, unsure_margin
 
-__all__ = ["Polygon", "generate_example", "main", "warm_up"]
+__all__ = ["Polygon", "generate_example", "generate_one_polygon", "main", "warm_up"]
 
-_SIGNATURE = "int64[::1](float64[:, ::1], float64[::1], float64[:, ::1], float64)"
+_SIGNATURE = "int64[::1](float64[:, ::1], float64[::1], float64[:, ::1], float64, float64)"
+UNSURE = -2  # a point whose pick the loop leaves to the baseline
 
 
 def _best_polygons(
-    centers: np.ndarray, areas: np.ndarray, points: np.ndarray, max_dist: float
+    centers: np.ndarray, areas: np.ndarray, points: np.ndarray, max_dist: float, margin: float
 ) -> np.ndarray:
-    """For each point, the index of the polygon the baseline picks, or -1 if none is close."""
+    """For each point, the index of the polygon the baseline picks, -1 if none is close,
+    or UNSURE if a center lies within ``margin`` of ``max_dist``."""
     best = np.empty(points.shape[0], dtype=np.int64)
     # Most centers are far: a squared distance beyond a hair more than max_dist**2
     # cannot pass the exact test below, so it skips the square root.
@@ -53,12 +60,13 @@ def _best_polygons(
             dx = centers[j, 0] - px
             dy = centers[j, 1] - py
             d2 = dx * dx + dy * dy
-            if (
-                d2 <= reach
-                and np.sqrt(d2) < max_dist  # np.linalg.norm(center - point) < max_dist
-                and (pick < 0 or areas[j] < areas[pick])  # the scan: strictly less
-            ):
-                pick = j
+            if d2 <= reach:
+                dist = np.sqrt(d2)
+                if abs(dist - max_dist) <= margin:
+                    pick = UNSURE
+                    break
+                if dist < max_dist and (pick < 0 or areas[j] < areas[pick]):
+                    pick = j  # close, and the scan's strictly less
         best[i] = pick
     return best
 
@@ -74,13 +82,20 @@ def warm_up() -> float:
 
 
 def main(
-    polygons: Sequence[Polygon], points: Sequence[np.ndarray], max_dist: float = 10.0
+    polygons: Sequence[Polygon], points: Iterable[np.ndarray], max_dist: float = 10.0
 ) -> list[tuple[np.ndarray, Polygon]]:
     """``(point, polygon)`` for every point that has a polygon within ``max_dist``."""
+    limit = max_dist_threshold(max_dist)
+    points, pts = as_points(points)  # C-ordered, writable float64: what the signature takes
     if len(polygons) == 0 or len(points) == 0:
         return []
     centers = np.array([poly.center for poly in polygons], dtype=np.float64)  # (n, 2)
     areas = np.array([poly.area() for poly in polygons], dtype=np.float64)  # (n,)
-    pts = np.ascontiguousarray(points, dtype=np.float64).reshape(len(points), 2)
-    best = _best_polygons_jit(centers, areas, pts, float(max_dist))
-    return [(points[i], polygons[j]) for i, j in enumerate(best.tolist()) if j >= 0]
+    best = _best_polygons_jit(centers, areas, pts, limit, unsure_margin(limit))
+    result = []
+    for i, j in enumerate(best.tolist()):
+        if j >= 0:
+            result.append((points[i], polygons[j]))
+        elif j == UNSURE:
+            result += poly_match.main(polygons, [points[i]], limit)
+    return result

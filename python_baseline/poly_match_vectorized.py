@@ -1,32 +1,38 @@
 """The numpy-vectorized rival: what you would try before reaching for Rust.
 
-Same API as the baseline (``Polygon``, ``generate_example``, ``main``); same
-answers, because it compares the baseline's own cached centers and areas, and
-chooses as the baseline's scan does: the first close polygon, replaced only by a
+Same API as the baseline (``Polygon``, ``generate_one_polygon``, ``generate_example``,
+``main``); same answers, because it compares the baseline's own cached centers and areas,
+and chooses as the baseline's scan does: the first close polygon, replaced only by a
 strictly smaller area (a NaN area first stays; a later NaN never wins).
+
+The distances are one vectorized ``np.linalg.norm(..., axis=2)``: ``sqrt(dx*dx + dy*dy)``.
+The baseline's ``np.linalg.norm(center - point)`` is a BLAS dot, a fused multiply-add on
+some CPUs, so a distance within an ulp of ``max_dist`` is re-tested the baseline's way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from poly_match import Polygon, generate_example
+from poly_match import Polygon, generate_example, generate_one_polygon
+from rivals_common import as_points, baseline_close, max_dist_threshold, unsure
 
-__all__ = ["Polygon", "generate_example", "main"]
+__all__ = ["Polygon", "generate_example", "generate_one_polygon", "main"]
 
 
 def main(
-    polygons: Sequence[Polygon], points: Sequence[np.ndarray], max_dist: float = 10.0
+    polygons: Sequence[Polygon], points: Iterable[np.ndarray], max_dist: float = 10.0
 ) -> list[tuple[np.ndarray, Polygon]]:
     """``(point, polygon)`` for every point that has a polygon within ``max_dist``."""
+    limit = max_dist_threshold(max_dist)
+    points, pts = as_points(points)
     if len(polygons) == 0 or len(points) == 0:
         return []
     centers = np.array([poly.center for poly in polygons])  # (n_polygons, 2)
     areas = np.array([poly.area() for poly in polygons], dtype=np.float64)  # (n_polygons,)
     key = np.where(np.isnan(areas), np.inf, areas)
-    pts = np.asarray(points, dtype=np.float64).reshape(len(points), 2)
 
     # (chunk, n_polygons) distances, then the smallest area among the close ones.
     # Chunking the points bounds the temporary arrays (~8 bytes x 2**22) on big inputs.
@@ -35,7 +41,9 @@ def main(
     for start in range(0, len(pts), chunk):
         block = pts[start : start + chunk]
         dist = np.linalg.norm(block[:, None, :] - centers[None, :, :], axis=2)
-        close = dist < max_dist
+        close = dist < limit
+        for i, j in zip(*np.nonzero(unsure(dist, limit)), strict=True):
+            close[i, j] = baseline_close(centers[j], block[i], limit)
         # NaN counts as inf: argmin would pick the first NaN, the scan never does.
         masked = np.where(close, key[None, :], np.inf)
         best = np.argmin(masked, axis=1)  # the first minimum wins: the baseline's tie rule

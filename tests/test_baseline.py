@@ -16,7 +16,8 @@ def test_unit_square_area_and_center():
 
 
 def test_arc_polygon_area_and_center():
-    arc = poly_match.Polygon(*poly_match.generate_one_polygon())
+    arc = poly_match.generate_one_polygon()
+    assert type(arc) is poly_match.Polygon
     assert arc.area() == pytest.approx(0.1082, abs=5e-5)
     np.testing.assert_allclose(arc.center, [0.45, 0.826], atol=5e-4)
 
@@ -71,8 +72,8 @@ def test_main_skips_points_without_a_close_polygon_and_keeps_point_order():
 
 
 def test_tie_goes_to_the_first_polygon():
-    x, y = poly_match.generate_one_polygon()
-    twins = [poly_match.Polygon(x.copy(), y.copy()) for _ in range(3)]
+    arc = poly_match.generate_one_polygon()
+    twins = [poly_match.Polygon(arc.x.copy(), arc.y.copy()) for _ in range(3)]
     [(_, best)] = poly_match.main(twins, [np.array([0.0, 0.0])])
     assert best is twins[0]
 

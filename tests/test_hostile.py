@@ -165,8 +165,8 @@ def int64_near_1e8(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def float32_arc(shift: float) -> tuple[np.ndarray, np.ndarray]:
-    x, y = poly_match.generate_one_polygon()
-    return (x + shift).astype(np.float32), (y + 2 * shift).astype(np.float32)
+    arc = poly_match.generate_one_polygon()
+    return (arc.x + shift).astype(np.float32), (arc.y + 2 * shift).astype(np.float32)
 
 
 AREA_INPUTS = {
@@ -433,6 +433,7 @@ MAX_DISTS = {
     ),
     "longdouble just above": lambda d: np.nextafter(np.longdouble(d), np.longdouble(np.inf)),
     "int equal": lambda d: int(d),
+    "Fraction beyond the float range": lambda d: __import__("fractions").Fraction(10**400),
     "Decimal equal": lambda d: __import__("decimal").Decimal(d),
 }
 

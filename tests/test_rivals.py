@@ -9,6 +9,8 @@ objects. No timing here: that is `make bench`.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ import poly_match
 import poly_match_numba
 import poly_match_scipy
 import poly_match_vectorized
-from workshop import analyse, checks, stages, workloads
+from workshop import analyse, checks, fp, stages, workloads
 from workshop.stacks import Profile
 
 RIVALS = {
@@ -237,3 +239,192 @@ def test_the_scipy_claim_holds_and_can_fail() -> None:
     read = f"{main};Polygon.area (poly_match/__init__.py:63)"
     assert analyse.claim_scipy(fake("scipy", {tree: 30, read: 70})).holds
     assert not analyse.claim_scipy(fake("scipy", {tree: 70, read: 30})).holds
+
+
+# --- points as the baseline's loop reads them -----------------------------------------------
+
+
+def small_workload() -> tuple[list[poly_match.Polygon], list[np.ndarray]]:
+    return workloads.canonical(n_polygons=200, n_points=40)
+
+
+def as_object_array(points: list[np.ndarray]) -> np.ndarray:
+    out = np.empty(len(points), dtype=object)
+    for i, point in enumerate(points):
+        out[i] = point
+    return out
+
+
+def read_only(points: np.ndarray) -> np.ndarray:
+    points = points.copy()
+    points.setflags(write=False)
+    return points
+
+
+LAYOUTS = {
+    "a generator": lambda pts: (p for p in pts),
+    "a tuple": tuple,
+    "a 1-D object array of point arrays": as_object_array,
+    "column-major float32": lambda pts: np.asfortranarray(np.array(pts, dtype=np.float32)),
+    "column-major int64": lambda pts: np.asfortranarray(np.array(pts).astype(np.int64)),
+    "column-major big-endian": lambda pts: np.asfortranarray(np.array(pts).astype(">f8")),
+    "a transposed float32 view": lambda pts: np.array(np.array(pts).T, dtype=np.float32).T,
+    "a read-only float64 array": lambda pts: read_only(np.array(pts)),
+    "a list of tuples": lambda pts: [tuple(p) for p in pts],
+}
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_every_points_layout_as_baseline(name: str, layout: str) -> None:
+    """The baseline iterates ``points``: whatever iterates to pairs of numbers works, and
+    the pairs hold what the iteration yields (the same objects for a list or generator)."""
+    polygons, points = small_workload()
+    expected = checks.picks(poly_match.main(polygons, LAYOUTS[layout](points)), polygons)
+    given_points = LAYOUTS[layout](points)
+    result = RIVALS[name].main(polygons, given_points)
+    assert checks.picks(result, polygons) == expected
+    if isinstance(given_points, (list, tuple)):
+        checks.assert_same_objects(result, given_points, polygons)
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+def test_a_generator_is_read_once_and_its_points_returned(name: str) -> None:
+    polygons, points = small_workload()
+    result = RIVALS[name].main(polygons, iter(points))
+    checks.assert_same_objects(result, points, polygons)
+    assert checks.picks(result, polygons) == checks.picks(
+        poly_match.main(polygons, points), polygons
+    )
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("empty", [np.empty((0,)), np.empty((0, 2)), [], (), iter([])])
+def test_no_points_give_no_pairs(name: str, empty) -> None:
+    polygons, _ = small_workload()
+    assert RIVALS[name].main(polygons, empty) == []
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize(
+    "points", [[np.array([1.0, 2.0, 3.0])], [[1.0]], [np.array([1.0, 2.0]), [3.0]], [None]]
+)
+def test_a_point_that_is_not_a_pair_is_named(name: str, points) -> None:
+    polygons, _ = small_workload()
+    with pytest.raises((TypeError, ValueError), match="points"):
+        RIVALS[name].main(polygons, points)
+
+
+# --- max_dist as the baseline compares it ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("max_dist", ["10", b"10", None, 10 + 0j, np.array([10.0, 11.0]), [10]])
+def test_a_max_dist_that_is_not_a_real_number_is_named(name: str, max_dist) -> None:
+    polygons, points = small_workload()
+    with pytest.raises(TypeError, match="max_dist must be a real number, not "):
+        RIVALS[name].main(polygons, points, max_dist)
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+def test_an_int_beyond_the_float_range_overflows_as_in_the_baseline(name: str) -> None:
+    polygons, points = small_workload()
+    with pytest.raises(OverflowError):
+        poly_match.main(polygons, points, 10**400)
+    with pytest.raises(OverflowError, match="max_dist"):
+        RIVALS[name].main(polygons, points, 10**400)
+
+
+def above(value: float) -> np.longdouble:
+    return np.nextafter(np.longdouble(value), np.longdouble(2 * value))
+
+
+EXACT_MAX_DIST = {
+    "Decimal 5": Decimal("5"),
+    "Decimal just above 5": Decimal("5.0000000000000000000000001"),
+    "Fraction 5": Fraction(5),
+    "Fraction just above 5": Fraction(5 * 10**17 + 1, 10**17),
+    "Fraction just below 5": Fraction(5 * 10**17 - 1, 10**17),
+    "longdouble 5": np.longdouble(5),
+    "longdouble just above 5": above(5.0),
+    "float32 5": np.float32(5),
+    "int64 5": np.int64(5),
+    "True": True,
+    "0-d array": np.array(5.0),
+    "2**70": 2**70,
+    "Fraction 10**400": Fraction(10**400),
+    "Decimal -1e400": Decimal("-1e400"),
+}
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("max_dist", list(EXACT_MAX_DIST))
+def test_max_dist_of_any_real_type_compares_exactly_as_baseline(name: str, max_dist: str) -> None:
+    """The baseline compares the float64 distance with max_dist as given, exactly: a center
+    exactly 5 away is close for a max_dist a hair above 5, whatever its type."""
+    value = EXACT_MAX_DIST[max_dist]
+    if max_dist.startswith("longdouble just") and np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("np.longdouble is float64 on this platform")
+    polygons = [polygon_at(3.0, 4.0, 1.0), polygon_at(0.5, 0.5, 2.0), polygon_at(20.0, 0.0, 0.5)]
+    assert_as_baseline(RIVALS[name], polygons, [np.array([0.0, 0.0])], value)
+
+
+# --- within an ulp of max_dist: numpy's dot fuses on some CPUs -----------------------------------
+
+
+@pytest.fixture(params=[True, False], ids=["numpy fused", "numpy unfused"])
+def numpy_norm(request, monkeypatch) -> bool:
+    """numpy's 2-vector norm as a fusing (AVX-512) or a plain OpenBLAS kernel computes it,
+    whatever this CPU does: the baseline (and the rivals' re-test) call this one."""
+    fused, real_norm = request.param, np.linalg.norm
+
+    def norm(x, *args, **kwargs):
+        x = np.asarray(x)
+        if args or kwargs or x.shape != (2,):
+            return real_norm(x, *args, **kwargs)
+        return np.float64(fp.norm(x, (0.0, 0.0), fused))
+
+    monkeypatch.setattr(np.linalg, "norm", norm)
+    return fused
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+def test_centers_within_an_ulp_of_max_dist_as_baseline(name: str, numpy_norm: bool) -> None:
+    """Centers on which numpy's two forms disagree: each rival must say what the baseline
+    says with either form (the plain ``sqrt(dx*dx + dy*dy)`` alone would match only one)."""
+    cases = fp.boundary_cases(count=12, seed=4)
+    for case in cases:
+        polygons = [polygon_at(*case.center, 1.0), polygon_at(case.point[0], case.point[1], 2.0)]
+        point = np.array(case.point)
+        result = assert_as_baseline(RIVALS[name], polygons, [point], case.max_dist)
+        assert (result[0][1] is polygons[0]) == case.close(numpy_norm)
+
+
+# --- SciPy: far outliers go around the tree, not through all pairs --------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("far", [1e100, 6e99, -3e120, 1e200, 1e300, 8e307])
+def test_scipy_far_outliers_add_candidates_not_all_pairs(far: float) -> None:
+    """A polygon and a point next to it, far out: the candidate pairs are the plain
+    workload's plus the outliers' own, never every pair (the old fallback), and the picks
+    are the baseline's."""
+    polygons, points = workloads.canonical(n_polygons=300, n_points=60)
+    centers = np.array([p.center for p in polygons])
+    plain = len(poly_match_scipy._candidates(centers, np.array(points), 10.0)[0])
+    outlier = poly_match.Polygon(np.array([far, far]), np.array([3.0, 3.0]))
+    polygons, points = [*polygons, outlier], [*points, np.array([far, 0.0])]
+    centers = np.array([p.center for p in polygons])
+    polygon, point = poly_match_scipy._candidates(centers, np.array(points), 10.0)
+    assert plain <= len(polygon) <= plain + 1
+    assert np.all(np.diff(point * len(centers) + polygon) > 0)  # by point, then polygon
+    result = assert_as_baseline(poly_match_scipy, polygons, points)
+    assert result[-1][1] is outlier
+
+
+@pytest.mark.parametrize("max_dist", [1e99, 1e160, INF])
+def test_scipy_huge_max_dist_as_baseline(max_dist: float) -> None:
+    polygons, points = workloads.canonical(n_polygons=50, n_points=10)
+    polygons.append(polygon_at(1e150, -1e150, 0.01))
+    assert_as_baseline(poly_match_scipy, polygons, points, max_dist)

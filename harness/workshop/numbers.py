@@ -173,6 +173,47 @@ def outliers_values(result: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def fp_values(result: dict[str, Any]) -> dict[str, str]:
+    """``fp.*``: numpy's dot here, the floating-point lesson's areas (workshop.fp)."""
+    lesson, art = result["lesson"], result["lesson"]["article"]
+    values = {
+        "fp.cpu": cpu_label(result["env"]),
+        "fp.kernel": str(lesson["kernel"]),
+        "fp.dot": lesson["dot2"],
+        "fp.dot_ko": "FMA로 묶는 쪽" if lesson["dot2"] == "fused" else "곱셈과 덧셈을 따로 하는 쪽",
+        "fp.dot2.differ": f"{lesson['dot2_differ']['differ']:,}",
+        "fp.dot2.trials": f"{lesson['dot2_differ']['trials']:,}",
+        "fp.article.close": str(art["close"]),
+        "fp.article.tied": str(art["tied"]),
+        "fp.article.forms_differ": str(
+            sum(row["fused"] != row["unfused"] for row in art["candidates"].values())
+        ),
+    }
+    for role, index in art["picks"].items():
+        row = art["candidates"][str(index)]
+        values[f"fp.article.{role}.vertex"] = f"({row['x0']:g}, {row['y0']:g})"
+        for column in ("numpy", "fused", "unfused", "exact_float"):
+            values[f"fp.article.{role}.{column.removesuffix('_float')}"] = repr(row[column])
+    for column in ("numpy", "exact_float"):
+        areas = [row[column] for row in art["candidates"].values()]
+        values[f"fp.article.spread.{column.removesuffix('_float')}"] = (
+            f"{max(areas) - min(areas):.1e}"
+        )
+    for k, row in enumerate(lesson["cancellation"], 1):
+        for column in ("numpy", "fused", "unfused"):
+            values[f"fp.cancel.{k}.{column}"] = repr(row[column])
+        values[f"fp.cancel.{k}.exact"] = f"{row['exact_float']:.3g}"
+    case = lesson["boundary"]
+    values["fp.boundary.center"] = "({!r}, {!r})".format(*case["center"])
+    values["fp.boundary.point"] = "({:g}, {:g})".format(*case["point"])
+    values["fp.boundary.max_dist"] = f"{case['max_dist']:g}"
+    values["fp.boundary.fused"] = "close" if case["fused_close"] else "not close"
+    values["fp.boundary.unfused"] = "not close" if case["fused_close"] else "close"
+    values["fp.boundary.fused_ko"] = "가깝다고" if case["fused_close"] else "가깝지 않다고"
+    values["fp.boundary.unfused_ko"] = "가깝지 않다고" if case["fused_close"] else "가깝다고"
+    return values
+
+
 # The original post's figures ("Making Python 100x faster with less than 100 lines of
 # Rust"): quoted, not measured here, so they are the one place numbers are typed.
 ARTICLE = {
@@ -190,6 +231,7 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
     ("bench-abi3.json", abi3_values),
     ("threads.json", threads_values),
     ("outliers.json", outliers_values),
+    ("fp.json", fp_values),
 ]
 
 

@@ -120,7 +120,8 @@ def cases(
 
     import poly_match
 
-    arc_x, arc_y = poly_match.generate_one_polygon()
+    arc = poly_match.generate_one_polygon()
+    arc_x, arc_y = arc.x, arc.y
     middle = 0.5 * max(float(np.asarray(p)[0]) for p in points)
     nan_x = arc_x + middle
     nan_x[3] = math.nan

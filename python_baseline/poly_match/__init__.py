@@ -22,6 +22,8 @@ __all__ = [
     "find_close_polygons",
     "generate_example",
     "generate_example_with",
+    "generate_one_polygon",
+    "generate_one_polygon_with",
     "main",
     "polygon_area",
     "run_pipeline",
@@ -129,11 +131,11 @@ CANONICAL_SEED = 6
 CANONICAL_SIDE = 100.0
 
 
-def generate_one_polygon() -> tuple[np.ndarray, np.ndarray]:
+def generate_one_polygon() -> Polygon:
     """The arc polygon every canonical polygon is a translated copy of."""
     x = np.arange(0.0, 1.0, 0.1)
     y = np.sqrt(1.0 - x**2)
-    return x, y
+    return Polygon(x=x, y=y)
 
 
 def generate_example(
@@ -164,10 +166,10 @@ def generate_example(
     rng.shuffle(ys)
     points = [np.array([x, y]) for x, y in zip(xs, ys, strict=True)]
 
-    ex_x, ex_y = generate_one_polygon()
+    ex_poly = generate_one_polygon()
     high = round(side)
     polygons = [
-        polygon_cls(ex_x + rng.randint(0, high), ex_y + rng.randint(0, high))
+        polygon_cls(ex_poly.x + rng.randint(0, high), ex_poly.y + rng.randint(0, high))
         for _ in range(n_polygons)
     ]
     return polygons, points
@@ -189,6 +191,18 @@ def generate_example_with(
     stage_generate_example.__doc__ = generate_example.__doc__
     stage_generate_example.__name__ = "generate_example"
     return stage_generate_example
+
+
+def generate_one_polygon_with(polygon_cls: Callable[..., Any]) -> Callable[[], Any]:
+    """A stage's ``generate_one_polygon``: the arc, as ``polygon_cls(x=..., y=...)``."""
+
+    def stage_generate_one_polygon() -> Any:
+        arc = generate_one_polygon()
+        return polygon_cls(x=arc.x, y=arc.y)
+
+    stage_generate_one_polygon.__doc__ = generate_one_polygon.__doc__
+    stage_generate_one_polygon.__name__ = "generate_one_polygon"
+    return stage_generate_one_polygon
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ use pyo3::PyClass;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{IntoPyDict, PyFloat, PyList, PyTuple, PyType};
+use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyTuple, PyType};
 
 pub mod parallel;
 
@@ -124,9 +124,18 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
         let py = obj.py();
         let m = match obj.extract::<f64>() {
             Ok(m) => m,
-            // An int beyond the float range: numpy cannot compare with it either.
+            // Beyond the float range. numpy turns an int into a float first, and
+            // fails too; a Fraction it compares exactly: every distance is below it
+            // (or, negative, none is).
             Err(err) if err.is_instance_of::<PyOverflowError>(py) => {
-                return Err(naming(py, "max_dist", err));
+                if obj.is_instance_of::<PyInt>() {
+                    return Err(naming(py, "max_dist", err));
+                }
+                if obj.gt(0)? {
+                    f64::INFINITY
+                } else {
+                    f64::NEG_INFINITY
+                }
             }
             Err(_) => {
                 return Err(PyTypeError::new_err(format!(

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from poly_match import generate_example_with, polygon_area, run_pipeline
+from poly_match import (
+    generate_example_with,
+    generate_one_polygon_with,
+    polygon_area,
+    run_pipeline,
+)
 from poly_match_stage2 import _core
 from poly_match_stage2._core import find_close_polygons, find_close_polygons_allocating
 
@@ -24,6 +29,7 @@ __all__ = [
     "find_close_polygons",
     "find_close_polygons_allocating",
     "generate_example",
+    "generate_one_polygon",
     "main",
     "main_allocating",
 ]
@@ -46,6 +52,7 @@ class Polygon(_core.Polygon):
 
 
 generate_example = generate_example_with(Polygon)
+generate_one_polygon = generate_one_polygon_with(Polygon)
 
 
 def main(

@@ -7,10 +7,11 @@ computed in Rust when it is built.
 
 from __future__ import annotations
 
-from poly_match import generate_example_with
+from poly_match import generate_example_with, generate_one_polygon_with
 
 from ._core import Polygon, main
 
-__all__ = ["Polygon", "generate_example", "main"]
+__all__ = ["Polygon", "generate_example", "generate_one_polygon", "main"]
 
 generate_example = generate_example_with(Polygon)
+generate_one_polygon = generate_one_polygon_with(Polygon)
