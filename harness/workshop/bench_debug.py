@@ -76,12 +76,12 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
         "        // `.get()` on a frozen class: a plain `&Polygon`, no borrow flag to set\n"
         "        // and clear, and the center is read where it lies, not copied.\n"
         "        let center = &common::polygon::<Polygon>(i, &poly)?.get().center;\n"
-        "        if is_close(center, &point, max_dist) {\n",
+        "        if is_close(center, &point, max_dist.0) {\n",
         "        // The article's borrow scope: the borrow ends with the block, before\n"
         "        // `poly` moves into the list.\n"
         "        let close = {\n"
         "            let center = &common::polygon::<Polygon>(i, &poly)?.try_borrow()?.center;\n"
-        "            is_close(center, &point, max_dist)\n"
+        "            is_close(center, &point, max_dist.0)\n"
         "        };\n"
         "        if close {\n",
     ),
@@ -91,7 +91,6 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
         "Array1::from(common::polygon::<Polygon>(i, &poly)?.try_borrow()?.center.to_vec())",
     ),
     ("src/lib.rs", "slf.get().vertices.repr(", "slf.borrow().vertices.repr("),
-    ("src/lib.rs", "slf.get().vertices.reduce(", "slf.borrow().vertices.reduce("),
     # Its own package name, so its library never overwrites stage 2's in the shared target/.
     ("Cargo.toml", 'name = "stage2_polygon"\n', 'name = "stage2_article"\n'),
 )

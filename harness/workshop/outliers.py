@@ -199,14 +199,12 @@ def outliers(
                         f"from {reference}"
                     )
                     continue
-                if name == "plain":
-                    row.detail = "reference"
-                elif case.clusters is not None:
+                if case.clusters is not None:
                     row.detail = "same picks as its clusters alone"
                 else:
-                    row.detail = "same picks as plain"
+                    row.extra["added_picks"] = len(case.added)
+                    row.detail = "reference" if name == "plain" else "same picks as plain"
                     if case.added:
-                        row.extra["added_picks"] = len(case.added)
                         row.detail += f", + {len(case.added)} of the outliers"
                 subject = bench.Subject(name, entry, workload)
                 progress.update(task, advance=1, description=f"calibrating {name}")

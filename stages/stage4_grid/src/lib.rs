@@ -17,6 +17,7 @@ pub mod grid;
 // from the main thread, and the next call faults them in again, page by page
 // (~1,700 page faults per call at 100k x 10k). jemalloc keeps them for the next
 // call. (mimalloc did too, but made the canonical call slower here.)
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
