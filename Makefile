@@ -103,13 +103,13 @@ bench-scaling: setup ## time per call as the problem grows 10x, 100x -> results/
 # Python threads (1, 2, 4) calling stage 4's main at once, on 100k polygons x 10k points
 # (the GIL released, rayon on every core) and on the canonical workload beside stage 3
 # (the GIL held): total calls per second. Also stage 4's time per call at 100k x 10k
-# (issue 11: <= 10 ms) and, in a subprocess, the same with RAYON_NUM_THREADS=1.
+# (the target: <= 10 ms) and, in a subprocess, the same with RAYON_NUM_THREADS=1.
 # Writes $(OUT)/threads.{json,md}; about 30 s. Not in `all`: with bench-outliers ~42 s.
 .PHONY: bench-threads
 bench-threads: setup ## Python threads calling stage 4 at once: calls per second -> results/threads.{md,json}
 	$(PY) -m workshop.threads --out $(OUT)
 
-# Issue 12's speed cliffs: stage 4 on 100k x 10k plain, with one polygon at x = 1e12, one
+# Speed cliffs: stage 4 on 100k x 10k plain, with one polygon at x = 1e12, one
 # with a NaN vertex, one point at x = 1e12, and a far polygon with a point next to it
 # (interleaved; each checked to pick as plain). Writes $(OUT)/outliers.{json,md}; ~13 s.
 .PHONY: bench-outliers
@@ -122,7 +122,7 @@ bench-outliers: setup ## stage 4 with one far or NaN outlier vs without (<= 3x) 
 bench-debug: $(VENV)/.installed ## stage 1 as a debug vs release vs profiling build, side by side
 	$(PY) -m workshop.bench_debug --out $(OUT)
 
-# Issue 11: stage 2 as it is (frozen, read with .get()) vs as the article wrote it (not
+# Stage 2 as it is (frozen, read with .get()) vs as the article wrote it (not
 # frozen, try_borrow()? in a block), both --profile profiling, into build/stage2-{profiling,
 # article}/; the article's crate is stage 2 patched by workshop.bench_debug.ARTICLE_PATCH,
 # built from build/stage2-article-src/. Writes $(OUT)/bench-borrow.{md,json}; about a minute.

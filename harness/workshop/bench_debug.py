@@ -16,7 +16,7 @@
 3. Report the median time per call of each build and the ratios, in a table
    printed here and written to ``results/bench-debug.md`` and ``.json``.
 
-``--borrow`` does the same for stage 2 (issue 11): the crate as it is (``frozen``, read
+``--borrow`` does the same for stage 2: the crate as it is (``frozen``, read
 with ``.get()``) against stage 2 as the article wrote it in 2023 (not frozen, read with
 ``try_borrow()?`` in a block that ends the borrow), both with ``--profile profiling``.
 The article's crate is today's source with ``ARTICLE_PATCH`` applied (exact string

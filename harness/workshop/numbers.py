@@ -12,7 +12,7 @@ The markers are HTML comments: GitHub shows only the number. ``--write`` puts in
 value computed from the reference JSON (``reference/``); the check fails when a doc
 holds anything else, names an unknown key, or states a measured-looking time or ratio
 (``12 ms``, ``3.4x``, ``138배``) outside markers and code blocks: the way typed numbers
-creep back in. A line that must hold such a number anyway (a target from an issue, a
+creep back in. A line that must hold such a number anyway (a target, a
 setting) ends with ``<!--not-measured-->``.
 
 ``python -m workshop.numbers --keys`` lists every key with its current value.

@@ -1,4 +1,4 @@
-"""Issue 12's speed cliffs, measured: one outlier must not cost stage 4 more than 3x.
+"""Speed cliffs, measured: one outlier must not cost stage 4 more than 3x.
 
     python -m workshop.outliers [--out results]      # what `make bench-outliers` runs
 
@@ -8,9 +8,8 @@ Stage 4 (the grid) on 100k polygons x 10k points, five ways:
 - ``far_polygon``: one extra polygon (the canonical arc) at x = 1e12;
 - ``nan_polygon``: one extra polygon, in the middle of the field, with a NaN vertex;
 - ``far_point``: one extra point at x = 1e12;
-- ``far_pair``: both a far polygon and a point close to it (two outliers, beyond issue
-  12's list: the grid is cut to where centers and points meet, and here they meet far
-  away too).
+- ``far_pair``: both a far polygon and a point close to it (two outliers: the grid is
+  cut to where centers and points meet, and here they meet far away too).
 
 When the grid spanned every center, the far polygon stretched it (569 ms) and a NaN
 area sent the whole call to brute force (511 ms), against ~10 ms plain.
@@ -22,7 +21,7 @@ area sent the whole call to brute force (511 ms), against ~10 ms plain.
    timed, and the run exits with status 1.
 2. Calibrate and time in rounds, as ``workshop.bench`` does: each round times every
    case once, in a shuffled order, gc off during a sample; the median per call.
-3. Report each case's median and its ratio to the plain case's (issue 12: <= 3x).
+3. Report each case's median and its ratio to the plain case's (the limit: <= 3x).
 
 Writes ``outliers.json`` and ``outliers.md`` into ``--out``.
 """
@@ -38,7 +37,9 @@ from typing import Any
 from workshop import RESULTS, bench, checks, report, stages, threads
 from workshop.workloads import CANONICAL
 
-LIMIT = 3.0  # issue 12: one outlier costs at most 3x the work without it
+# One point or polygon the caller cannot see in their data must not turn a fast call
+# into a slow one: at most 3x the work without it.
+LIMIT = 3.0
 FAR = 1e12
 
 CASES = {
