@@ -12,6 +12,11 @@ PY := $(VENV)/bin/python
 # (the same value for maturin and cargo, so neither rebuilds pyo3 for the other).
 export VIRTUAL_ENV := $(VENV)
 export PYO3_PYTHON := $(PY)
+# maturin sets these two for its builds; cargo test and cargo bench get the same values,
+# or pyo3's build script would rerun and pyo3, numpy and the stages compile a second time.
+export PYO3_BUILD_EXTENSION_MODULE := 1
+export PYO3_ENVIRONMENT_SIGNATURE := $(shell $(PYTHON) -c 'import struct, sys; v = sys.version_info; \
+	print("%s-%d.%d-%dbit" % (sys.implementation.name, v[0], v[1], 8 * struct.calcsize("P")))')
 export PATH := $(VENV)/bin:$(PATH)
 # One BLAS thread: the stages are single-threaded, and so is the comparison.
 export OPENBLAS_NUM_THREADS := 1
@@ -21,8 +26,12 @@ export MKL_NUM_THREADS := 1
 # Every stages/stageN_*/ with a pyproject.toml is a stage crate.
 STAGE_CRATES := $(patsubst stages/%/pyproject.toml,%,$(wildcard stages/stage*/pyproject.toml))
 STAGE_STAMPS := $(STAGE_CRATES:%=$(VENV)/.built-%)
-# maturin profile for the stages: release + debug info (see Cargo.toml).
+# The one Cargo profile of every Rust build here (maturin, cargo test, cargo bench), so the
+# dependencies compile once: release + debug info (see Cargo.toml).
 CARGO_PROFILE ?= profiling
+# Test and bench executables embed Python and link libpython, which extension modules must
+# not: harness/link-libpython.sh adds it to the workspace's executables alone.
+LINK_LIBPYTHON := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/harness/link-libpython.sh
 # Where runs write (ignored by git) and the committed reference set the docs quote, which
 # only `make reference` writes. The harness's workshop.RESULTS and workshop.REFERENCE match.
 OUT := results
@@ -74,12 +83,15 @@ build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run af
 # The Rust-only floor of stage 4: criterion times the pure-Rust core on the
 # canonical workload, written out by Python so both sides see the same data.
 # Result: target/criterion/stage4/floor_canonical/new/estimates.json (nanoseconds).
+# Criterion compares every run with the one before and calls a difference on a busy
+# machine a regression; this number stands alone, so the previous run is removed first.
 .PHONY: bench-rust
 bench-rust: $(VENV)/.installed ## criterion: the Rust-only floor of stage 4 (no Python in the loop)
 	mkdir -p build
 	$(PY) -m workshop.workloads build/canonical-workload.txt
-	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
-		cargo bench -p stage4_grid --bench floor
+	rm -rf target/criterion/stage4
+	$(LINK_LIBPYTHON) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
+		cargo bench --profile $(CARGO_PROFILE) -p stage4_grid --bench floor
 
 # Every stage checked against the baseline, then the built ones timed side by side in
 # one run (interleaved rounds, medians). A wrong answer fails it; a stage not built yet
@@ -227,13 +239,13 @@ diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesso
 
 # --- checks ------------------------------------------------------------------
 
-# Rust test binaries link libpython (no extension module there): tell the loader where it is.
-LIBPYTHON_DIR = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
-
+# Crates with no Rust tests of their own (the exercises are checked from Python). `--tests`
+# also leaves out doc tests: there are none, and rustdoc would link them without libpython.
+NO_RUST_TESTS := --exclude exercise1 --exclude exercise2 --exclude exercise3 --exclude workspace-hack
 .PHONY: test
 # tests/test_profiles.py records every stage and draws the compare page: it needs the profile tools.
 test: setup $(PROFILE_TOOLS) ## run every test: cargo test (the Rust cores) and pytest (answers vs the baseline)
-	LD_LIBRARY_PATH=$(LIBPYTHON_DIR) cargo test --workspace --quiet
+	$(LINK_LIBPYTHON) cargo test --profile $(CARGO_PROFILE) --workspace $(NO_RUST_TESTS) --tests -- --quiet
 	$(PY) -m pytest
 
 # The compiled modules whose _core.pyi stubs stubtest checks against the built module.
