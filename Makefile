@@ -58,8 +58,9 @@ run: setup ## check and roughly time every built stage (quick; `make bench` is t
 # --- setup -----------------------------------------------------------------
 
 $(VENV)/.installed: requirements.lock pyproject.toml
+	@echo "creating .venv and installing the pinned Python packages (requirements.lock) with pip"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -67,9 +68,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 $(VENV)/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock \
 		$$(shell find stages/$$* stages/common -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' \))
 	@if compgen -G 'target/$(CARGO_PROFILE)/.fingerprint/pyo3-*' > /dev/null; then \
-		echo "building stages/$* (a few seconds)"; \
-	else echo "building stages/$* (the first Rust build compiles PyO3 and friends: about a minute)"; fi
-	maturin develop --quiet --profile $(CARGO_PROFILE) --manifest-path stages/$*/Cargo.toml
+		echo "building stages/$* (maturin develop, cargo profile $(CARGO_PROFILE))"; \
+	else echo "building stages/$* (maturin develop): the first Rust build also compiles the" \
+		"dependencies (pyo3, numpy, ndarray, rayon, ...), once for every stage, test and bench"; fi
+	$(PY) -m workshop.develop stages/$* --profile $(CARGO_PROFILE) --again "make build"
 	touch $@
 
 .PHONY: setup
@@ -159,11 +161,11 @@ IF_REFUSED := --skip-if-refused
 INFERNO := $(VENV)/bin/inferno-flamegraph
 RUSTFILT := $(VENV)/bin/rustfilt
 $(INFERNO): | $(VENV)/.installed
-	@echo "installing inferno (draws the flamegraphs) into .venv/bin: cargo install, about a minute, once"
-	cargo install --quiet --locked inferno --version 0.12.8 --root $(VENV)
+	@echo "installing inferno (draws the flamegraphs) into .venv/bin: cargo install, once"
+	cargo install --locked inferno --version 0.12.8 --root $(VENV)
 $(RUSTFILT): | $(VENV)/.installed
-	@echo "installing rustfilt (reads Rust's symbol names) into .venv/bin: cargo install, about 20 s, once"
-	cargo install --quiet --locked rustfilt --version 0.2.1 --root $(VENV)
+	@echo "installing rustfilt (reads Rust's symbol names) into .venv/bin: cargo install, once"
+	cargo install --locked rustfilt --version 0.2.1 --root $(VENV)
 PROFILE_TOOLS := $(INFERNO) $(RUSTFILT)
 profile-%: setup $(PROFILE_TOOLS) ## profile one stage (-> results/STAGE.svg) and refresh results/index.html
 	$(PY) -m workshop.profile $* $(PROFILE_ARGS)
@@ -207,7 +209,7 @@ exercise-stage:
 
 .PHONY: check-exercise
 check-exercise: $(VENV)/.installed exercise-stage ## build your stages/exerciseN (STAGE=1, 2 or 3; default 1), check it
-	maturin develop --quiet --profile $(CARGO_PROFILE) --manifest-path $(EXERCISE)/Cargo.toml
+	$(PY) -m workshop.develop $(EXERCISE) --again "make check-exercise STAGE=$(STAGE)"
 	RUST_BACKTRACE=0 $(PY) -m pytest -p no:cacheprovider -q -rfE $(EXERCISE)/tests/test_exercise.py
 
 .PHONY: reset-exercise
