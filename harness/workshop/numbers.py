@@ -150,6 +150,8 @@ def outliers_values(result: dict[str, Any]) -> dict[str, str]:
         values[f"outliers.{case['name']}.median"] = fmt_time(case["median_s"])
         if case.get("ratio") is not None:
             values[f"outliers.{case['name']}.ratio"] = f"{case['ratio']:.2f}x"
+            # The same without its unit, for prose that writes its own (Korean: 배).
+            values[f"outliers.{case['name']}.times"] = f"{case['ratio']:.2f}"
             ratios.append(case["ratio"])
     if ratios:
         values["outliers.worst"] = f"{max(ratios):.2f}x"
@@ -163,6 +165,8 @@ ARTICLE = {
     "article.stage2.speedup": "101x",
     "article.stage3.speedup": "362x",
 }
+# ``.ratio``: the speed-up without its unit, as for the bench keys (Korean prose: 12.5배).
+ARTICLE |= {k.replace(".speedup", ".ratio"): v.removesuffix("x") for k, v in ARTICLE.items()}
 
 # Sources of values: (file in the reference set, reader). A missing file gives no keys.
 SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
