@@ -144,6 +144,15 @@ bench-debug: $(VENV)/.installed ## stage 1 as a debug vs release vs profiling bu
 bench-borrow: $(VENV)/.installed ## stage 2 frozen vs the article's borrow scope, side by side
 	$(PY) -m workshop.bench_debug --borrow --out $(OUT)
 
+# A new attendee's first two commands, timed: the committed HEAD cloned into a temporary
+# folder (commit first: uncommitted changes are not in the clone), then `make` and
+# `make test` there, with their output shown and kept in build/setup-{make,test}.log.
+# Also counts how often cargo compiled each shared dependency (once is right).
+# Writes $(OUT)/setup.{json,md}. As long as both commands: run it on a quiet machine.
+.PHONY: bench-setup
+bench-setup: $(VENV)/.installed ## time a fresh clone's `make` and `make test` -> results/setup.{md,json}
+	$(PY) -m workshop.setup_time --out $(OUT)
+
 # --- profiles ----------------------------------------------------------------
 
 # py-spy record --native on the canonical workload, every stage at the same rate for
@@ -185,7 +194,7 @@ compare: $(VENV)/.installed $(PROFILE_TOOLS) ## results/index.html (or reference
 reference: setup $(PROFILE_TOOLS) ## re-measure everything into reference/ (slow), then re-render the docs' numbers
 	$(MAKE) --no-print-directory OUT=$(REFERENCE) IF_REFUSED= \
 		bench bench-scaling bench-debug bench-borrow bench-threads bench-outliers \
-		profiles compare
+		profiles compare bench-setup
 	$(MAKE) --no-print-directory docs-numbers
 
 .PHONY: docs-numbers

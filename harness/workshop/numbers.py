@@ -102,6 +102,14 @@ def build_values(result: dict[str, Any], prefix: str) -> dict[str, str]:
     return values
 
 
+def setup_values(result: dict[str, Any]) -> dict[str, str]:
+    """A fresh clone's `make` and `make test`, timed (``make bench-setup``)."""
+    values = {"setup.cpu": cpu_label(result["env"])}
+    for name, step in result["steps"].items():
+        values[f"setup.{name}"] = report.fmt_duration(step["seconds"])
+    return values
+
+
 def debug_values(result: dict[str, Any]) -> dict[str, str]:
     values = {"debug.dev_over_release": f"{result['dev_over_release']:.1f}"}
     return values | build_values(result, "debug")
@@ -176,6 +184,7 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
     ("bench-borrow.json", borrow_values),
     ("threads.json", threads_values),
     ("outliers.json", outliers_values),
+    ("setup.json", setup_values),
 ]
 
 
