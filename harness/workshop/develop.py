@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.develop", description=__doc__)
     parser.add_argument("crate", type=Path, help="the crate's folder, e.g. stages/stage1_getattr")
     parser.add_argument("--profile", default="profiling", help="Cargo profile")
-    parser.add_argument("--again", default="the same command", help="what to run after a fix")
+    parser.add_argument("--again", help="the command to run after a fix (default: this one)")
     args = parser.parse_args(argv)
     manifest = args.crate / "Cargo.toml"
     maturin = Path(sys.executable).with_name("maturin")
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if cut:
         print(
             f"\nThe build of {args.crate} failed: rustc's first `error[...]` above is the one "
-            f"to fix (the ones after it often follow from it). Then run {args.again}.",
+            f"to fix (the ones after it often follow from it). Then run "
+            f"{f'`{args.again}`' if args.again else 'the same command'} again.",
             file=sys.stderr,
         )
     return status
