@@ -255,9 +255,10 @@ diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesso
 NO_RUST_TESTS := --exclude exercise1 --exclude exercise2 --exclude exercise3 --exclude workspace-hack
 .PHONY: test
 # tests/test_profiles.py records every stage and draws the compare page: it needs the profile tools.
+# pytest runs on every core (pytest-xdist), a test file per worker: module fixtures run once.
 test: setup $(PROFILE_TOOLS) ## run every test: cargo test (the Rust cores) and pytest (answers vs the baseline)
 	$(LINK_LIBPYTHON) cargo test --profile $(CARGO_PROFILE) --workspace $(NO_RUST_TESTS) --tests -- --quiet
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # The compiled modules whose _core.pyi stubs stubtest checks against the built module.
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
