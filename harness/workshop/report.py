@@ -650,8 +650,9 @@ def setup_markdown(result: dict[str, Any]) -> str:
             f'How many times cargo compiled each shared dependency (its "Compiling" lines in '
             f"both logs): {compiled}.",
             "",
-            "Not in these times: downloads. The crates and Python wheels were already on this "
-            f"machine. Load average (1 min) before: {before}, after: {after}.",
+            "Downloads are mostly not in these times: cargo's registry and pip's cache on this "
+            "machine already held most crates and wheels. Load average (1 min) before: "
+            f"{before}, after: {after}.",
             *_measured_with("bench-setup", result),
         ]
     )

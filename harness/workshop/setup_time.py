@@ -11,7 +11,7 @@
    shares: each should compile once (one Cargo profile, one environment, one feature
    set for maturin, ``cargo bench`` and ``cargo test``).
 
-What it does not measure: downloads. The crates (cargo's registry) and the Python
+What it mostly does not measure: downloads. The crates (cargo's registry) and the Python
 wheels (pip's cache or find-links) this machine already has are used as they are; on a
 new machine, add the time to download them. Run it on a quiet machine: the report
 records the load average before and after.
