@@ -39,6 +39,7 @@ LOGS = REPO / "build"  # not tracked: the logs are evidence, not reference data
 # The dependencies the stages share, whose one compile this checks.
 SHARED = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-macros-backend", "numpy", "ndarray", "rayon")
 COMPILING = re.compile(r"^\s*Compiling (\S+) v\d", re.M)
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours, if CARGO_TERM_COLOR=always is set
 # What the clone must not inherit from a `make` run here.
 DROP = ("VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "PYTHONPATH",
         "CARGO_TARGET_DIR", "RUSTC_WORKSPACE_WRAPPER")  # fmt: skip
@@ -94,7 +95,7 @@ def measure(out: Path, keep: bool) -> dict[str, Any]:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     logs = "".join((LOGS / f"setup-{name}.log").read_text(errors="replace") for name in steps)
-    compiled = Counter(COMPILING.findall(logs))
+    compiled = Counter(COMPILING.findall(ANSI.sub("", logs)))
     return {
         "commit": head,
         "steps": steps,
