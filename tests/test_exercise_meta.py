@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -214,6 +215,30 @@ def test_one_answer_each_and_the_translation_has_the_same(n: int) -> None:
     assert korean in (None, english), f"workshop.ko.md's exercise {n} answer differs"
 
 
+def section_4_search() -> str:
+    """The body of stage 1's search as section 4 of the walkthrough prints it."""
+    text = DOCS["en"].read_text()
+    section = text.split("\n## 4. ", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```diff\n(.*?)```", section, re.S)
+    assert block, "section 4 has no ```diff block"
+    added = [line[1:] for line in block.group(1).splitlines() if line.startswith("+")]
+    start = added.index("    let point = ndarray::aview1(&point);") + 1
+    assert added[-1] == "}", "section 4's diff ends with the function's closing brace"
+    return "\n".join(added[start:-1]) + "\n"
+
+
+def test_exercise_1_is_section_4s_code() -> None:
+    # An attendee types what section 4 shows: the starter's imports must take it as
+    # written, and the answer (built and checked below) is exactly those lines.
+    assert answer(DOCS["en"], 1) == section_4_search()
+    hints = (crate(1) / "hints.md").read_text().split("\n## Hint ")[1:]
+    leading, last = hints[:-1], hints[-1]
+    assert all("```" not in hint for hint in leading), "only the last hint shows code"
+    shown = re.search(r"```rust\n(.*?)```", last, re.S)
+    assert shown, "the last hint shows the loop"
+    assert textwrap.indent(shown.group(1), "    ") == section_4_search()
+
+
 def test_the_exercises_are_not_stages() -> None:
     # Not benchmarked or profiled, and not built by `make build` (stages/stage*/ only).
     for n in EXERCISES:
@@ -256,3 +281,17 @@ def test_the_answer_in_the_walkthrough_passes(n: int, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b\d+ passed in\b", result.stdout), result.stdout
     assert "skipped" not in result.stdout and "failed" not in result.stdout
+
+
+def test_a_name_made_per_lookup_fails_exercise_1(tmp_path: Path) -> None:
+    # The check on the interned name can fail: the answer with a plain string literal,
+    # which PyO3 turns into a new Python string on every lookup, does.
+    code = answer(DOCS["en"], 1)
+    interned = 'intern!(py, "center")'
+    assert code and code.count(interned) == 1
+    plain = splice(starter(1), code.replace(interned, '"center"'))
+    result = exercise_tests(1, build(tmp_path, 1, plain))
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert re.search(r"\b1 failed, \d+ passed\b", out), out
+    assert "test_one_name_object_for_every_lookup" in out and "different name strings" in out, out

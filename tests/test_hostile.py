@@ -1,4 +1,4 @@
-"""Issue 12: input a hostile user would try, in every stage it applies to.
+"""Input a hostile user would try, in every stage it applies to.
 
 Each case gives the baseline's answer or a clear TypeError/ValueError naming the
 argument; none aborts or panics (the cases that could run in a fresh interpreter).

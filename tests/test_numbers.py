@@ -68,3 +68,14 @@ def test_a_stage_diff_leaves_out_tests_and_names_both_files() -> None:
 def test_without_tests_drops_only_the_test_module() -> None:
     source = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn t() { if x { } }\n}\nfn b() {}\n"
     assert stagediff.without_tests(source) == "fn a() {}\nfn b() {}\n"
+
+
+def test_stage_diff_is_plain_when_piped_and_coloured_for_a_terminal(capsys) -> None:
+    # The READMEs embed the piped output, so it must stay plain text.
+    assert stagediff.main(["stage2"]) == 0
+    plain = capsys.readouterr().out
+    assert plain == stagediff.diff("stage2") and "\033[" not in plain
+    coloured = stagediff.coloured(plain)
+    assert re.sub(r"\033\[\d*m", "", coloured) == plain
+    added = next(line for line in coloured.splitlines() if line.startswith("\033[32m+"))
+    assert added.endswith("\033[0m")

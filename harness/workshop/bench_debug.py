@@ -17,7 +17,7 @@
 3. Report the median time per call of each build and the ratios, in a table
    printed here and written to ``results/bench-debug.md`` and ``.json``.
 
-``--borrow`` does the same for stage 2 (issue 11): the crate as it is (``frozen``, read
+``--borrow`` does the same for stage 2: the crate as it is (``frozen``, read
 with ``.get()``) against stage 2 as the article wrote it in 2023 (not frozen, read with
 ``try_borrow()?`` in a block that ends the borrow), both with ``--profile profiling``.
 The article's crate is today's source with ``ARTICLE_PATCH`` applied (exact string
@@ -155,10 +155,10 @@ def patched(text: str, replacements: list[tuple[str, str]], where: str) -> str:
 
 
 def article_source(dest: Path) -> Path:
-    """A workspace in ``dest``: the root Cargo.toml and Cargo.lock, stages/common and the
-    patched crate. Returns the crate's Cargo.toml."""
+    """A workspace in ``dest``: the root Cargo.toml and Cargo.lock, stages/common (with the
+    feature pins it depends on) and the patched crate. Returns the crate's Cargo.toml."""
     shutil.rmtree(dest, ignore_errors=True)
-    for name in ("common", "stage2_polygon"):
+    for name in ("common", "workspace-hack", "stage2_polygon"):
         shutil.copytree(STAGES_DIR / name, dest / "stages" / name,
                         ignore=shutil.ignore_patterns("*.so", "__pycache__", "target"))  # fmt: skip
     shutil.copy(REPO / "Cargo.lock", dest / "Cargo.lock")
@@ -166,7 +166,7 @@ def article_source(dest: Path) -> Path:
     members = re.search(r"^members = \[.*\]$", root, re.MULTILINE)
     if members is None:
         raise SystemExit("Cargo.toml: no `members = [...]` line to rewrite")
-    members_line = 'members = ["stages/common", "stages/stage2_polygon"]'
+    members_line = 'members = ["stages/common", "stages/workspace-hack", "stages/stage2_polygon"]'
     (dest / "Cargo.toml").write_text(root.replace(members.group(0), members_line))
     crate = dest / "stages" / "stage2_polygon"
     for name in sorted({file for file, _, _ in ARTICLE_PATCH}):

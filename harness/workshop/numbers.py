@@ -12,7 +12,7 @@ The markers are HTML comments: GitHub shows only the number. ``--write`` puts in
 value computed from the reference JSON (``reference/``); the check fails when a doc
 holds anything else, names an unknown key, or states a measured-looking time or ratio
 (``12 ms``, ``3.4x``, ``138배``) outside markers and code blocks: the way typed numbers
-creep back in. A line that must hold such a number anyway (a target from an issue, a
+creep back in. A line that must hold such a number anyway (a target, a
 setting) ends with ``<!--not-measured-->``.
 
 ``python -m workshop.numbers --keys`` lists every key with its current value.
@@ -103,6 +103,14 @@ def build_values(result: dict[str, Any], prefix: str) -> dict[str, str]:
     return values
 
 
+def setup_values(result: dict[str, Any]) -> dict[str, str]:
+    """A fresh clone's `make` and `make test`, timed (``make bench-setup``)."""
+    values = {"setup.cpu": cpu_label(result["env"])}
+    for name, step in result["steps"].items():
+        values[f"setup.{name}"] = report.fmt_duration(step["seconds"])
+    return values
+
+
 def debug_values(result: dict[str, Any]) -> dict[str, str]:
     values = {"debug.dev_over_release": f"{result['dev_over_release']:.1f}"}
     return values | build_values(result, "debug")
@@ -167,6 +175,8 @@ def outliers_values(result: dict[str, Any]) -> dict[str, str]:
         values[f"outliers.{case['name']}.median"] = fmt_time(case["median_s"])
         if case.get("ratio") is not None:
             values[f"outliers.{case['name']}.ratio"] = f"{case['ratio']:.2f}x"
+            # The same without its unit, for prose that writes its own (Korean: 배).
+            values[f"outliers.{case['name']}.times"] = f"{case['ratio']:.2f}"
             ratios.append(case["ratio"])
     if ratios:
         values["outliers.worst"] = f"{max(ratios):.2f}x"
@@ -221,6 +231,8 @@ ARTICLE = {
     "article.stage2.speedup": "101x",
     "article.stage3.speedup": "362x",
 }
+# ``.ratio``: the speed-up without its unit, as for the bench keys (Korean prose: 12.5배).
+ARTICLE |= {k.replace(".speedup", ".ratio"): v.removesuffix("x") for k, v in ARTICLE.items()}
 
 # Sources of values: (file in the reference set, reader). A missing file gives no keys.
 SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
@@ -232,6 +244,7 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
     ("threads.json", threads_values),
     ("outliers.json", outliers_values),
     ("fp.json", fp_values),
+    ("setup.json", setup_values),
 ]
 
 

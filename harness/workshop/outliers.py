@@ -28,7 +28,7 @@ against ~10 ms plain; two clusters at 400k x 100k took 132x the uniform call.
    the case is WRONG, not timed, and the run exits with status 1.
 2. Calibrate and time in rounds, as ``workshop.bench`` does: each round times every
    case once, in a shuffled order, gc off during a sample; the median per call.
-3. Report each case's median and its ratio to the plain case's (issue 12: <= 3x).
+3. Report each case's median and its ratio to the plain case's (the limit: <= 3x).
 
 Writes ``outliers.json`` and ``outliers.md`` into ``--out``.
 """

@@ -7,6 +7,11 @@ file, with unit tests (``#[cfg(test)]`` modules) left out: they are not what a r
 meets first. Stage 1 is compared with the Python function it translates. The stage
 READMEs embed this output (``<!--table:diff.stageN-->``), and ``make lint`` checks that
 it is still what this prints.
+
+On a terminal the diff is coloured and paged as ``git diff`` does it (``$PAGER``, else
+``less`` with ``LESS=FRX``: quits if it fits on one screen, keeps the colours, leaves
+the text on screen); piped or redirected, it is the plain text the READMEs embed. The
+colours are git's defaults, four ANSI codes, so no library is needed for them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import inspect
+import os
 import re
+import shlex
+import shutil
+import subprocess
 import sys
 
 from workshop import REPO, stages
@@ -91,13 +100,53 @@ def fenced(name: str) -> str:
     return f"```diff\n{diff(name)}```\n"
 
 
+# git's default diff colours: file headers bold, hunk headers cyan, removed red, added green.
+COLOURS = (
+    ("--- ", "\033[1m"),
+    ("+++ ", "\033[1m"),
+    ("@@", "\033[36m"),
+    ("-", "\033[31m"),
+    ("+", "\033[32m"),
+)
+
+
+def coloured(text: str) -> str:
+    """``text`` (a unified diff) with git's colours."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        code = next((c for prefix, c in COLOURS if body.startswith(prefix)), None)
+        out.append(f"{code}{body}\033[0m{line[len(body) :]}" if code and body else line)
+    return "".join(out)
+
+
+def show(text: str) -> None:
+    """Print ``text``; on a terminal coloured (unless NO_COLOR is set) and through a pager."""
+    if not sys.stdout.isatty():
+        sys.stdout.write(text)
+        return
+    if "NO_COLOR" not in os.environ:
+        text = coloured(text)
+    pager = os.environ.get("PAGER") or ("less" if shutil.which("less") else "")
+    if not pager or pager == "cat":
+        sys.stdout.write(text)
+        return
+    env = {**os.environ, "LESS": os.environ.get("LESS", "FRX")}
+    try:
+        subprocess.run(shlex.split(pager), input=text, text=True, env=env, check=False)
+    except OSError:  # no such pager: print it all
+        sys.stdout.write(text)
+    except KeyboardInterrupt:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.stagediff", description=__doc__)
     parser.add_argument("stage", help="stage1 ... stage4")
     args = parser.parse_args(argv)
     if not re.fullmatch(r"stage[1-9]", args.stage):
         parser.error("name a numbered stage: stage1, stage2, stage3, stage4")
-    sys.stdout.write(diff(args.stage))
+    show(diff(args.stage))
     return 0
 
 

@@ -17,6 +17,11 @@
 //! Write the search between the markers, then `make check-exercise STAGE=1`.
 //! Stuck: `make hint STAGE=1` (one hint more each time). The answer is folded in
 //! docs/workshop.md, section "Exercise 1".
+// Stage 1 (the walkthrough's section 4) uses these two; the starter does not yet.
+#[allow(unused_imports)]
+use numpy::PyReadonlyArray1;
+#[allow(unused_imports)]
+use pyo3::intern;
 use pyo3::prelude::*;
 
 /// The polygons whose center is closer than ``max_dist`` to ``point``.
@@ -37,14 +42,17 @@ fn find_close_polygons<'py>(
     let point = common::point(point, || "point".to_owned())?;
     // A read-only ndarray view of the two numbers: no copy.
     let point = ndarray::aview1(&point);
-    // ---- exercise: start. Your code replaces the lines from here to "exercise: end".
+    // ---- exercise: start. Your code replaces every line between the two markers:
+    // these TODOs and the two statements under them, which only let the untouched
+    // starter compile and say that it is not done.
     //
     // TODO(1): return the polygons whose center is strictly closer than `max_dist`
     //          to `point`: the caller's own objects (not copies), in input order.
     //          `common::items` gives you the polygons of any list or iterable.
-    // TODO(2): read each `poly.center` as Python would, with an attribute lookup;
-    //          the attribute name must be a Python string made once, not once per
-    //          polygon (CPython's attribute cache matches names by identity).
+    // TODO(2): read each `poly.center` as Python does: an attribute lookup whose
+    //          name is one Python string object, made once and passed to every
+    //          lookup in every call (Python interns the names in its code, and
+    //          CPython's attribute cache matches names by identity).
     // TODO(3): accept only a 1-D float64 numpy array of 2 numbers, and read it
     //          where it lies in numpy's memory (a view, no copy yet). A bad center
     //          is a Python exception naming the polygon ("polygons[3].center ..."),
@@ -53,9 +61,6 @@ fn find_close_polygons<'py>(
     //          before `center - point` (stage 2 measures what this copy costs).
     // TODO(5): the distance exactly as `np.linalg.norm` computes it (same
     //          operations, same rounding), compared with a strict `<`.
-    //
-    // When it compiles and `make check-exercise STAGE=1` passes, delete these two
-    // statements: they only let the untouched starter compile and say it is not done.
     let _ = (py, polygons, point, max_dist);
     Err(pyo3::exceptions::PyNotImplementedError::new_err(
         "exercise 1 not done yet: write the search, TODO(1) to TODO(5), in \

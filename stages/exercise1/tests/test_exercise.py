@@ -78,6 +78,40 @@ def test_strictly_closer_than_max_dist() -> None:
     assert call(find_close_polygons, [], POINT, 10.0) == []
 
 
+class RecordsNames:
+    """A polygon that keeps every name object ``.center`` is looked up with.
+
+    ``__getattr__`` runs because ``center`` is neither in the instance nor in the class,
+    and it receives the very string object the caller passed. Keeping them all alive
+    means two different objects can never share an ``id``.
+    """
+
+    def __init__(self, names: list[str], x: float, y: float) -> None:
+        self._names = names
+        self._center = np.array([x, y], dtype=np.float64)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name != "center":
+            raise AttributeError(name)
+        self._names.append(name)
+        return self._center
+
+
+@pytest.mark.usefixtures("done")
+def test_one_name_object_for_every_lookup() -> None:
+    names: list[str] = []
+    polygons = [RecordsNames(names, float(x), 0.0) for x in range(5)]
+    for _ in range(2):
+        call(find_close_polygons, polygons, POINT, 10.0)
+    assert len(names) == 10, f"expected one lookup of .center per polygon, got {len(names)}"
+    distinct = len({id(name) for name in names})
+    assert distinct == 1, (
+        f"10 lookups of .center (5 polygons, 2 calls) used {distinct} different name "
+        "strings: a Rust string literal becomes a new Python string on every lookup. "
+        'Make the name once and reuse it: `intern!(py, "center")` (TODO(2))'
+    )
+
+
 @pytest.mark.usefixtures("done")
 def test_any_iterable_of_polygons() -> None:
     polygons = [center_at(1.0, 1.0), center_at(50.0, 50.0)]
