@@ -37,7 +37,8 @@ fn find_close_polygons<'py>(
     py: Python<'py>,
     polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
-    max_dist: f64,
+    // `max_dist.0` is the float to compare with (see `common::MaxDist`).
+    max_dist: common::MaxDist,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let point = common::point(point, || "point".to_owned())?;
     // A read-only ndarray view of the two numbers: no copy.
