@@ -385,7 +385,7 @@ def test_your_own_script_outside_the_repository_side_by_side(tmp_path, capsys):
     shutil.copy(Path(__file__).parents[1] / "docs" / "profile_me.py", script)
     out = tmp_path / "profiles"
     for extra in ("", " --numpy"):
-        code = profile.main(["--script", f"{script} --points 400{extra}", "--out", str(out)])
+        code = profile.main(["--script", f"{script}{extra}", "--out", str(out)])
         said = capsys.readouterr()
         if code == 2 and "SYS_PTRACE" in said.err:
             skip_or_fail(said.err)
