@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -100,3 +104,61 @@ LATTICE_POINTS = st.lists(
     st.tuples(st.integers(-5, 35), st.integers(-5, 35)).map(lambda p: np.array(p, dtype=float)),
     max_size=20,
 )
+
+
+# --- did another thread run while a call had the GIL released? No clock needed ----------
+
+
+def helper_runs_during(
+    call: Callable[[], object],
+    calls: int,
+    stop_at_first: bool,
+    action: Callable[[], object] = lambda: None,
+) -> list[bool]:
+    """For each of up to ``calls`` calls of ``call``: did a helper thread, runnable the
+    whole time, get the GIL while ``call`` was running? The helper runs ``action`` then.
+
+    With a switch interval of 1000 s and gc off, the main thread gives the GIL up only
+    where the code it calls releases it, so the helper runs either inside ``call`` (a
+    hit: the GIL was released) or after it (a miss), whatever the machine's speed or
+    load. ``stop_at_first``: stop after the first hit.
+    """
+    state = {"inside": False, "stop": False}
+    go, done = threading.Event(), threading.Event()
+    records: list[bool] = []
+
+    def helper() -> None:
+        while True:
+            go.wait()
+            go.clear()
+            if state["stop"]:
+                return
+            action()
+            records.append(state["inside"])
+            done.set()
+
+    interval = sys.getswitchinterval()
+    was_enabled = gc.isenabled()
+    thread = threading.Thread(target=helper)
+    gc.collect()
+    gc.disable()
+    sys.setswitchinterval(1000)
+    try:
+        thread.start()
+        for _ in range(calls):
+            go.set()
+            state["inside"] = True
+            call()
+            state["inside"] = False
+            done.wait()
+            done.clear()
+            if stop_at_first and records[-1]:
+                break
+    finally:
+        sys.setswitchinterval(interval)
+        if was_enabled:
+            gc.enable()
+        state["stop"] = True
+        go.set()
+        thread.join()
+    return records

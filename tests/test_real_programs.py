@@ -14,6 +14,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import helpers
 import numpy as np
 import poly_match_stage3
 import poly_match_stage4
@@ -155,51 +156,27 @@ def test_points_reshaped_by_another_thread_while_the_gil_is_released() -> None:
     it hands back are the ones it read, even when another thread reshaped the array in
     between (it used to index the reshaped array: IndexError, the result lost).
 
-    As in test_stage4's GIL tests, no clock: with a switch interval of 1000 s the helper
-    thread can take the GIL only while main has released it, so each call either sees the
-    reshape inside (a hit) or not at all (a miss, run again); one hit in 20 calls is needed.
+    As in test_stage4's GIL tests, no clock (``helpers.helper_runs_during``): each call
+    sees the reshape inside (a hit) or after it (a miss, run again); one hit is needed.
     """
     polygons, points = poly_match_stage4.generate_example(n_polygons=30_000, n_points=6_000)
     array = np.array(points)
     n = len(array)
     expected = checks.picks(poly_match_stage4.main(polygons, array.copy()), polygons)
-    state = {"inside": False, "hit": False, "stop": False}
-    go, done = threading.Event(), threading.Event()
+    results = []
+
+    def call() -> None:
+        array.shape = (n, 2)
+        results.append(poly_match_stage4.main(polygons, array))
 
     def reshape() -> None:
-        while True:
-            go.wait()
-            go.clear()
-            if state["stop"]:
-                return
-            array.shape = (n // 2, 4)
-            state["hit"] = state["inside"]
-            done.set()
+        array.shape = (n // 2, 4)
 
-    interval = sys.getswitchinterval()
-    thread = threading.Thread(target=reshape)
-    sys.setswitchinterval(1000)
-    hits = 0
-    try:
-        thread.start()
-        for _ in range(20):
-            go.set()
-            state["inside"] = True
-            result = poly_match_stage4.main(polygons, array)
-            state["inside"] = False
-            done.wait()
-            done.clear()
-            array.shape = (n, 2)
-            assert checks.picks(result, polygons) == expected
-            hits += state["hit"]
-            if hits:
-                break
-    finally:
-        sys.setswitchinterval(interval)
-        state["stop"] = True
-        go.set()
-        thread.join()
-    assert hits, "the other thread never ran while main had the GIL released"
+    records = helpers.helper_runs_during(call, calls=20, stop_at_first=True, action=reshape)
+    array.shape = (n, 2)
+    for result in results:
+        assert checks.picks(result, polygons) == expected
+    assert any(records), "the other thread never ran while main had the GIL released"
 
 
 # --- clustered data --------------------------------------------------------------------

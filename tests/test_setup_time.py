@@ -28,6 +28,22 @@ def test_compiles_are_counted_per_crate() -> None:
     assert counted == Counter({"pyo3": 2, "pyo3-ffi": 1, "numpy": 1})
 
 
+def test_the_abi3_wheels_compiles_are_counted_apart() -> None:
+    """The wheel's build (between the line workshop.wheel prints and its time) compiles
+    PyO3 again for the stable ABI: that is not a second compile of the main job."""
+    log = (
+        "   Compiling pyo3 v0.30.1\n"
+        "== maturin build --profile profiling --features pyo3/abi3-py310: stages/x -> dist/\n"
+        "   Compiling pyo3-ffi v0.30.1\n   Compiling pyo3 v0.30.1\n"
+        "   (41 s)\n"
+        "   Compiling numpy v0.30.0\n"
+    )
+    wheel = "".join(setup_time.WHEEL_BUILD.findall(log))
+    rest = setup_time.WHEEL_BUILD.sub("", log)
+    assert Counter(setup_time.COMPILING.findall(wheel)) == Counter({"pyo3": 1, "pyo3-ffi": 1})
+    assert Counter(setup_time.COMPILING.findall(rest)) == Counter({"pyo3": 1, "numpy": 1})
+
+
 def test_the_report_shows_a_failed_step() -> None:
     steps = {
         "make": {"command": "make", "seconds": 312.4, "status": 0},

@@ -3,10 +3,8 @@ and against stage 3's plain loop. No test here reads a clock."""
 
 from __future__ import annotations
 
-import gc
 import itertools
 import math
-import sys
 import threading
 
 import helpers
@@ -215,44 +213,7 @@ def huge():
 
 def helper_runs_during_main(polygons, points, calls: int, stop_at_first: bool) -> list[bool]:
     """For each call: did another thread hold the GIL while main was running?"""
-    state = {"inside": False, "stop": False}
-    go, done = threading.Event(), threading.Event()
-    records: list[bool] = []
-
-    def helper() -> None:
-        while True:
-            go.wait()
-            go.clear()
-            if state["stop"]:
-                return
-            records.append(state["inside"])
-            done.set()
-
-    interval = sys.getswitchinterval()
-    was_enabled = gc.isenabled()
-    thread = threading.Thread(target=helper)
-    gc.collect()
-    gc.disable()
-    sys.setswitchinterval(1000)
-    try:
-        thread.start()
-        for _ in range(calls):
-            go.set()
-            state["inside"] = True
-            main(polygons, points)
-            state["inside"] = False
-            done.wait()
-            done.clear()
-            if stop_at_first and records[-1]:
-                break
-    finally:
-        sys.setswitchinterval(interval)
-        if was_enabled:
-            gc.enable()
-        state["stop"] = True
-        go.set()
-        thread.join()
-    return records
+    return helpers.helper_runs_during(lambda: main(polygons, points), calls, stop_at_first)
 
 
 def test_the_gil_is_released_on_large_inputs(huge) -> None:

@@ -30,6 +30,10 @@ any timing. Writes ``results/bench-borrow.md`` and ``.json``.
 builds it, for the stable ABI (``--features pyo3/abi3-py310``, one wheel for CPython 3.10
 and later), against a wheel for this Python only (``cp311``, say), as ``make build``
 builds it. Writes ``results/bench-abi3.md`` and ``.json``.
+
+``--signals`` times stage 3 as it is, asking Python for Ctrl-C once per point
+(``py.check_signals()``), against the same crate patched by ``SIGNALS_PATCH`` to never
+ask: what answering Ctrl-C costs. Writes ``results/bench-signals.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ WHAT = {
     "article": "not frozen, read with `try_borrow()?` in a block (the article, 2023)",
     "specific": "for this Python version only (as `make build` builds it)",
     "abi3": "`--features pyo3/abi3-py310`: the stable ABI, Python >= 3.10 (`make wheel`)",
+    "stage3": "`py.check_signals()` once per point: Ctrl-C stops the loop (this repo's stage 3)",
+    "unchecked": "the same loop never asking for signals: Ctrl-C waits for the call to return",
 }
 
 # Stage 2 as the article wrote it: (file in the crate, old, new), each applied exactly once.
@@ -95,21 +101,31 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
     ("Cargo.toml", 'name = "stage2_polygon"\n', 'name = "stage2_article"\n'),
 )
 
+# Stage 3 that never asks Python whether Ctrl-C was pressed.
+SIGNALS_PATCH: tuple[tuple[str, str, str], ...] = (
+    (
+        "src/lib.rs",
+        "let picks = select(&sites, &coords, max_dist.0, || py.check_signals())?;",
+        "let picks = select(&sites, &coords, max_dist.0, || Ok::<(), PyErr>(()))?;",
+    ),
+    ("Cargo.toml", 'name = "stage3_selector"\n', 'name = "stage3_unchecked"\n'),
+)
+
 
 @dataclass(frozen=True)
 class Build:
     """One build of a stage crate: its row in the table, its folder, how it is made."""
 
-    name: str  # the row: a Cargo profile, or "stage2" / "article"
+    name: str  # the row: a Cargo profile, or "stage2" / "article", ...
     stage: str  # the workshop.run stage it runs as
     crate: str  # under stages/
     profile: str
-    patch: tuple[tuple[str, str, str], ...] = ()
+    patch: tuple[tuple[str, str, str], ...] = ()  # a patched build's label is its name
     features: tuple[str, ...] = ()  # cargo features maturin builds with
 
     @property
     def folder(self) -> Path:
-        label = "article" if self.patch else "abi3" if self.features else self.profile
+        label = self.name if self.patch else "abi3" if self.features else self.profile
         return BUILD / f"{self.stage}-{label}"
 
     @property
@@ -125,6 +141,10 @@ BORROW = [
 ABI3 = [
     Build("specific", "stage4", "stage4_grid", "profiling"),
     Build("abi3", "stage4", "stage4_grid", "profiling", features=("pyo3/abi3-py310",)),
+]
+SIGNALS = [
+    Build("stage3", "stage3", "stage3_selector", "profiling"),
+    Build("unchecked", "stage3", "stage3_selector", "profiling", SIGNALS_PATCH),
 ]
 
 # Runs in the child: report which extension module was imported, then check or time it.
@@ -155,10 +175,15 @@ def patched(text: str, replacements: list[tuple[str, str]], where: str) -> str:
 
 
 def article_source(dest: Path) -> Path:
+    """The article's stage 2 (``ARTICLE_PATCH``) in a workspace of its own, in ``dest``."""
+    return patched_source(BORROW[1], dest)
+
+
+def patched_source(b: Build, dest: Path) -> Path:
     """A workspace in ``dest``: the root Cargo.toml and Cargo.lock, stages/common (with the
-    feature pins it depends on) and the patched crate. Returns the crate's Cargo.toml."""
+    feature pins it depends on) and ``b``'s crate, patched. Returns the crate's Cargo.toml."""
     shutil.rmtree(dest, ignore_errors=True)
-    for name in ("common", "workspace-hack", "stage2_polygon"):
+    for name in ("common", "workspace-hack", b.crate):
         shutil.copytree(STAGES_DIR / name, dest / "stages" / name,
                         ignore=shutil.ignore_patterns("*.so", "__pycache__", "target"))  # fmt: skip
     shutil.copy(REPO / "Cargo.lock", dest / "Cargo.lock")
@@ -166,13 +191,13 @@ def article_source(dest: Path) -> Path:
     members = re.search(r"^members = \[.*\]$", root, re.MULTILINE)
     if members is None:
         raise SystemExit("Cargo.toml: no `members = [...]` line to rewrite")
-    members_line = 'members = ["stages/common", "stages/workspace-hack", "stages/stage2_polygon"]'
+    members_line = f'members = ["stages/common", "stages/workspace-hack", "stages/{b.crate}"]'
     (dest / "Cargo.toml").write_text(root.replace(members.group(0), members_line))
-    crate = dest / "stages" / "stage2_polygon"
-    for name in sorted({file for file, _, _ in ARTICLE_PATCH}):
-        edits = [(old, new) for file, old, new in ARTICLE_PATCH if file == name]
+    crate = dest / "stages" / b.crate
+    for name in sorted({file for file, _, _ in b.patch}):
+        edits = [(old, new) for file, old, new in b.patch if file == name]
         path = crate / name
-        path.write_text(patched(path.read_text(), edits, f"stages/stage2_polygon/{name}"))
+        path.write_text(patched(path.read_text(), edits, f"stages/{b.crate}/{name}"))
     return crate / "Cargo.toml"
 
 
@@ -183,7 +208,7 @@ def build(b: Build) -> None:
     env = {**os.environ, "PYO3_PYTHON": os.environ.get("PYO3_PYTHON", sys.executable)}
     manifest = STAGES_DIR / b.crate / "Cargo.toml"
     if b.patch:
-        manifest = article_source(BUILD / f"{b.folder.name}-src")
+        manifest = patched_source(b, BUILD / f"{b.folder.name}-src")
         env["CARGO_TARGET_DIR"] = str(REPO / "target")  # shared: pyo3 and friends built once
     maturin = Path(sys.executable).with_name("maturin")
     features = ["--features", ",".join(b.features)] if b.features else []
@@ -262,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--abi3", action="store_true", help="stage 4 abi3 vs version-specific (bench-abi3)"
     )
+    parser.add_argument(
+        "--signals", action="store_true", help="stage 3 asking for Ctrl-C vs not (bench-signals)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     args = parser.parse_args(argv)
     # The builds, the one the others are divided by (and the ratio's name), the report.
@@ -270,12 +298,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.borrow
         else (ABI3, "specific", "specific", "bench-abi3")
         if args.abi3
+        else (SIGNALS, "stage3", "checked", "bench-signals")
+        if args.signals
         else (DEBUG, "release", "release", "bench-debug")
     )
 
     if not args.no_build:
         for b in builds:
-            how = " patched as the article wrote it" if b.patch else ""
+            how = f" patched: {WHAT[b.name]}" if b.patch else ""
             how += f" with {', '.join(b.features)}" if b.features else ""
             print(f"building {b.crate}{how} ({b.profile}) -> {shown(b.folder)}", flush=True)
             build(b)
@@ -322,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.abi3:
         result["abi3_over_specific"] = median["abi3"] / median["specific"]
         markdown, verdict = report.abi3_markdown, report.abi3_verdict
+    elif args.signals:
+        result["checked_over_unchecked"] = median["stage3"] / median["unchecked"]
+        markdown, verdict = report.signals_markdown, report.signals_verdict
     else:
         result["dev_over_release"] = median["dev"] / median["release"]
         markdown, verdict = report.debug_markdown, report.debug_verdict

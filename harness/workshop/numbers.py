@@ -128,6 +128,12 @@ def abi3_values(result: dict[str, Any]) -> dict[str, str]:
     return values | build_values(result, "abi3")
 
 
+def signals_values(result: dict[str, Any]) -> dict[str, str]:
+    slower = result["checked_over_unchecked"]
+    values = {"signals.checked_over_unchecked": f"{slower:.2f}x", "signals.ratio": f"{slower:.2f}"}
+    return values | build_values(result, "signals")
+
+
 def profile_values(ref: Path) -> dict[str, str]:
     """``profile.STAGE.CATEGORY``: the share of the timed samples, as the compare page shows
     (py-spy's; samply's are ``profile.samply.STAGE.CATEGORY``), and what each recorder saw:
@@ -241,6 +247,7 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
     ("bench-debug.json", debug_values),
     ("bench-borrow.json", borrow_values),
     ("bench-abi3.json", abi3_values),
+    ("bench-signals.json", signals_values),
     ("threads.json", threads_values),
     ("outliers.json", outliers_values),
     ("fp.json", fp_values),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -599,6 +600,24 @@ def abi3_verdict(result: dict[str, Any]) -> str:
     )
 
 
+def signals_verdict(result: dict[str, Any]) -> str:
+    """The cost of answering Ctrl-C, and whether it exceeds the rounds' own spread."""
+    ratio = result["checked_over_unchecked"]
+    spread = max(
+        (q3 - q1) / statistics.median(r["samples_ms"])
+        for r in result["rows"]
+        if r["build"] in ("stage3", "unchecked")
+        for q1, _, q3 in [statistics.quantiles(r["samples_ms"], n=4)]
+    )
+    within = "within" if abs(ratio - 1.0) <= spread else "beyond"
+    return (
+        f"Asking Python for Ctrl-C once per point takes {ratio:.2f}x the time of never "
+        f"asking, on the same machine in the same rounds: {within} the rounds' own spread "
+        f"(interquartile range up to {spread:.1%} of the median). Never asking leaves Ctrl-C "
+        "waiting for the call to return."
+    )
+
+
 def debug_loaded(result: dict[str, Any]) -> list[str]:
     return [f"- {r['build']}: {os.path.relpath(r['loaded'], REPO)}" for r in result["rows"][1:]]
 
@@ -638,6 +657,11 @@ def abi3_markdown(result: dict[str, Any]) -> str:
     return builds_markdown(result, title, "specific", abi3_verdict(result))
 
 
+def signals_markdown(result: dict[str, Any]) -> str:
+    title = "Stage 3: answering Ctrl-C vs not (`make bench-signals`)"
+    return builds_markdown(result, title, "checked", signals_verdict(result))
+
+
 SETUP_STEPS = {
     "make": "set up .venv, build every stage, check and time them, profile them",
     "test": "cargo test and pytest",
@@ -652,6 +676,9 @@ def setup_markdown(result: dict[str, Any]) -> str:
         for name, step in result["steps"].items()
     ]
     compiled = ", ".join(f"{crate} {n}" for crate, n in result["compiled"].items())
+    wheel = ", ".join(
+        f"{crate} {n}" for crate, n in result.get("compiled_abi3_wheel", {}).items() if n
+    )
     before, after = (f"{v[0]:.2f}" for v in (result["load_before"], result["load_after"]))
     return "\n".join(
         [
@@ -664,7 +691,13 @@ def setup_markdown(result: dict[str, Any]) -> str:
             *rows,
             "",
             f'How many times cargo compiled each shared dependency (its "Compiling" lines in '
-            f"both logs): {compiled}.",
+            f"both logs) for the stages, the tests and the benches: {compiled}."
+            + (
+                f" Apart from those, for the abi3 wheel (the stable ABI is another build of "
+                f"PyO3 and numpy): {wheel}."
+                if wheel
+                else ""
+            ),
             "",
             "Downloads are mostly not in these times: cargo's registry and pip's cache on this "
             "machine already held most crates and wheels. Load average (1 min) before: "

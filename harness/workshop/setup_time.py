@@ -9,7 +9,8 @@
    is shown as it comes and kept in ``build/setup-make.log`` and ``build/setup-test.log``.
 3. Count cargo's "Compiling CRATE" lines in both logs for the crates every stage
    shares: each should compile once (one Cargo profile, one environment, one feature
-   set for maturin, ``cargo bench`` and ``cargo test``).
+   set for maturin, ``cargo bench`` and ``cargo test``). The abi3 wheel's build is
+   counted apart: the stable ABI is another build of PyO3 and numpy, on purpose.
 
 What it mostly does not measure: downloads. The crates (cargo's registry) and the Python
 wheels (pip's cache or find-links) this machine already has are used as they are; on a
@@ -39,6 +40,8 @@ LOGS = REPO / "build"  # not tracked: the logs are evidence, not reference data
 # The dependencies the stages share, whose one compile this checks.
 SHARED = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-macros-backend", "numpy", "ndarray", "rayon")
 COMPILING = re.compile(r"^\s*Compiling (\S+) v\d", re.M)
+# The wheel's build in the log, from the line workshop.wheel prints before it to its time.
+WHEEL_BUILD = re.compile(r"^== maturin build .*?^   \(\d+ s\)$", re.M | re.S)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours, if CARGO_TERM_COLOR=always is set
 # What the clone must not inherit from a `make` run here.
 DROP = ("VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "PYTHONPATH",
@@ -95,11 +98,14 @@ def measure(out: Path, keep: bool) -> dict[str, Any]:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     logs = "".join((LOGS / f"setup-{name}.log").read_text(errors="replace") for name in steps)
-    compiled = Counter(COMPILING.findall(ANSI.sub("", logs)))
+    logs = ANSI.sub("", logs)
+    compiled = Counter(COMPILING.findall(WHEEL_BUILD.sub("", logs)))
+    for_wheel = Counter(COMPILING.findall("".join(WHEEL_BUILD.findall(logs))))
     return {
         "commit": head,
         "steps": steps,
         "compiled": {crate: compiled.get(crate, 0) for crate in SHARED},
+        "compiled_abi3_wheel": {crate: for_wheel.get(crate, 0) for crate in SHARED},
         "load_before": list(load_before),
         "load_after": list(os.getloadavg()),
         "env": env,

@@ -85,8 +85,8 @@ def build(stage: stages.Stage) -> Path:
     maturin = Path(sys.executable).with_name("maturin")
     start = say(
         f"maturin build --profile {PROFILE} --features {ABI3}: stages/{stage.crate} -> "
-        f"{shown(DIST)}/ (the first time, PyO3 and numpy compile again for the stable ABI: "
-        "about a minute after `make build`, a few without it)"
+        f"{shown(DIST)}/ (the first time, PyO3 and numpy compile again: the stable ABI is "
+        "another build of them)"
     )
     # Not `build --sdist`: that builds the wheel from the unpacked sdist, in a target
     # folder of its own, so every run would compile everything again.

@@ -1,5 +1,7 @@
 //! What every stage needs and none of them teaches: Python input turned into Rust
-//! values, with errors that name the argument, and the results turned back.
+//! values, with errors that name the argument, and the results turned back; the
+//! Polygon's plumbing (its vertices, center, exact area and pickling); and, in
+//! `parallel`, work on every core that survives `fork()` and answers Ctrl-C.
 //!
 //! Stages 1-4 call these, so a stage's own file holds only its lesson. Nothing
 //! here trusts the caller: lengths come from iterating, never from `__len__`;
@@ -427,13 +429,14 @@ pub fn refuse_overrides<T: PyClass>(subclass: &Bound<'_, PyType>, names: &[&str]
     let base = subclass.py().get_type::<T>();
     for &name in names {
         if !subclass.getattr(name)?.is(&base.getattr(name)?) {
+            let (last, others) = names.split_last().unwrap_or((&name, &[]));
             return Err(PyTypeError::new_err(format!(
                 "{} overrides {name}, but the search reads the {name} Rust computed when the \
                  polygon was built and would ignore the override: a subclass of {} may add \
-                 methods and attributes, not replace {}",
+                 methods and attributes, but not replace {} or {last}",
                 subclass.qualname()?,
                 base.fully_qualified_name()?,
-                names.join(" or "),
+                others.join(", "),
             )));
         }
     }
