@@ -68,6 +68,8 @@ def test_a_stage_diff_leaves_out_tests_and_names_both_files() -> None:
 def test_without_tests_drops_only_the_test_module() -> None:
     source = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn t() { if x { } }\n}\nfn b() {}\n"
     assert stagediff.without_tests(source) == "fn a() {}\nfn b() {}\n"
+    restricted = source.replace("mod tests", "pub(crate) mod tests")
+    assert stagediff.without_tests(restricted) == "fn a() {}\nfn b() {}\n"
 
 
 def test_stage_diff_is_plain_when_piped_and_coloured_for_a_terminal(capsys) -> None:

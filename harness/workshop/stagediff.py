@@ -37,7 +37,7 @@ def without_tests(source: str) -> str:
         if stripped.startswith("#[cfg(test)]"):
             pending = True
             continue
-        if pending and re.match(r"(pub\s+)?mod\s+\w+", stripped):
+        if pending and re.match(r"(pub(\([\w: ]+\))?\s+)?mod\s+\w+", stripped):
             skipping, pending = depth, False
         depth += line.count("{") - line.count("}")
         if skipping is not None:

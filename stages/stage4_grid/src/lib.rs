@@ -210,7 +210,7 @@ pub fn squared_threshold(max_dist: f64) -> f64 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use std::convert::Infallible;
 
