@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from workshop import bench, bench_debug, run, scaling, stages
+from workshop import bench, bench_debug, report, run, scaling, stages
 
 STATUSES = {bench.OK, bench.NOT_BUILT, bench.WRONG, bench.NOT_MEASURED}
 
@@ -181,6 +181,15 @@ def test_a_cell_costs_a_warm_up_then_calibration_and_samples():
     # A slow call: every sample is one call. A fast one: every sample lasts the target.
     assert scaling.cell_cost(2.0, rounds=5, target=0.2) == pytest.approx(2.0 + 6 * 2.0)
     assert scaling.cell_cost(0.001, rounds=5, target=0.2) == pytest.approx(0.001 + 6 * 0.2)
+
+
+def test_builds_tables_give_ratios_two_decimals_and_speed_ups_their_digits():
+    row = {"build": "abi3", "what": "w", "median_ms": 0.077, "samples_ms": [0.076, 0.077]}
+    lines = report.debug_table(
+        [{**row, "vs_specific": 1.1321, "speedup_vs_stage0": 6935.99, "so_size": "23 MB"}],
+        "specific",
+    )
+    assert lines[-1].endswith("| 1.13x | 6,936x | 23 MB |")
 
 
 # --- make bench-threads, make bench-outliers: smoke runs at tiny sizes ---------------------

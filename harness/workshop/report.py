@@ -59,6 +59,11 @@ def fmt_speedup(ratio: float) -> str:
     return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
 
 
+def fmt_ratio(ratio: float) -> str:
+    """Two decimals where a few percent matter (``1.13x``); a speed-up's digits above 100x."""
+    return fmt_speedup(ratio) if ratio >= 100 else f"{ratio:.2f}x"
+
+
 def _size(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
@@ -573,8 +578,8 @@ def debug_table(rows: list[dict[str, Any]], versus: str = "release") -> list[str
         median, fastest = fmt_time(r["median_ms"] * 1e-3), fmt_time(min(r["samples_ms"]) * 1e-3)
         lines.append(
             f"| {r['build']} | {r['what']} | {median} | {fastest} "
-            f"| {r[f'vs_{versus}']:.2f}x "
-            f"| {r['speedup_vs_stage0']:.2f}x | {r['so_size']} |"
+            f"| {fmt_ratio(r[f'vs_{versus}'])} "
+            f"| {fmt_ratio(r['speedup_vs_stage0'])} | {r['so_size']} |"
         )
     return lines
 
