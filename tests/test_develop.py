@@ -3,9 +3,13 @@ compile error (the cargo command line, which tells an attendee nothing)."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import struct
+import termios
 import threading
+import time
 
 from workshop import develop
 
@@ -16,12 +20,21 @@ TRAILER = (
 ).encode()
 
 
+def unread(fd: int) -> int:
+    """Bytes in the pipe not read yet."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+
+
 def relayed(*chunks: bytes) -> tuple[bytes, bool]:
-    """What ``develop.relay`` writes when maturin prints ``chunks`` one after another."""
+    """What ``develop.relay`` writes when maturin prints ``chunks`` one after another,
+    each read on its own: the next one is written once the pipe is empty."""
     read, write = os.pipe()
 
     def feed() -> None:
         for chunk in chunks:
+            deadline = time.monotonic() + 60
+            while unread(write) and time.monotonic() < deadline:
+                time.sleep(0.001)
             os.write(write, chunk)
         os.close(write)
 

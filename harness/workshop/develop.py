@@ -51,7 +51,7 @@ def relay(stream, out) -> bool:
         if at >= 0 and seen_error:
             out.write(data[:at])
             out.flush()
-            cut = True
+            pending, cut = b"", True
             continue
         keep = held_back(data, FAILED)
         out.write(data[: len(data) - keep])
