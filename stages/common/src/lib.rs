@@ -386,12 +386,7 @@ impl Vertices {
         }
         // Finite in numpy, too large for `exact_area` as it stands: the same
         // sum on the vertices scaled by a power of two (exact), scaled back.
-        let largest = self
-            .x
-            .iter()
-            .chain(&self.y)
-            .fold(0.0, |m: f64, v| m.max(v.abs()));
-        let shift = (largest.log2().ceil() as i32 - 500).max(0);
+        let shift = (largest_abs(&self.x, &self.y).log2().ceil() as i32 - 500).max(0);
         let scale = |v: &Vec<f64>| v.iter().map(|c| c * 2f64.powi(-shift)).collect::<Vec<_>>();
         Ok(match exact_area(&scale(&self.x), &scale(&self.y)) {
             Some(area) => (area * 2f64.powi(shift) * 2f64.powi(shift)).min(f64::MAX),
@@ -480,7 +475,7 @@ pub fn exact_area(x: &[f64], y: &[f64]) -> Option<f64> {
     if !x.iter().chain(y).all(|v| v.is_finite()) {
         return None;
     }
-    let largest = x.iter().chain(y).fold(0.0, |m: f64, v| m.max(v.abs()));
+    let largest = largest_abs(x, y);
     // Every product is at most largest^2 and every partial sum at most 2n of them.
     if largest * largest * (2 * n) as f64 > 2f64.powi(1020) {
         return None;
@@ -492,6 +487,11 @@ pub fn exact_area(x: &[f64], y: &[f64]) -> Option<f64> {
         sum.add_product(-y[i], x[prev]);
     }
     Some(0.5 * sum.value().abs())
+}
+
+/// The largest magnitude among the coordinates.
+fn largest_abs(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().chain(y).fold(0.0, |m: f64, v| m.max(v.abs()))
 }
 
 /// A sum of f64 values with no rounding until [`ExactSum::value`]: Shewchuk's
