@@ -203,10 +203,6 @@ class Profile:
     @classmethod
     def read(cls, path: Path, name: str | None = None) -> Profile:
         meta = read_meta(path.with_suffix(".meta.json"))
-        if "ms_per_call_under_pyspy" in meta:  # written before a second recorder joined
-            meta.setdefault("seconds_per_call", meta["ms_per_call_under_pyspy"] * 1e-3)
-            meta.setdefault("subject", meta.get("stage", path.stem))
-            meta.setdefault("recorder_line", f"py-spy --native, {meta.get('rate', '?')} Hz")
         stacks: Counter[tuple[str, ...]] = Counter()
         for frames, n in parse_folded(path.read_text().splitlines()):
             stacks[tuple(frames)] += n
