@@ -226,11 +226,13 @@ def check(stage: stages.Stage, keep: bool = False) -> int:
         start = say(f"a clean venv in {work} (no Rust on its PATH, no access to this checkout)")
         python = str(venv_python(work / "venv"))
         # uv where it is (`make setup` installs it): the same install in seconds, not ~20 s.
+        # `--system-certs`: the machine's certificate store, as pip reads it, so an index
+        # behind a proxy with its own certificate authority works for both.
         uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
         if uv:
             base = getattr(sys, "_base_executable", sys.executable)
             subprocess.run([uv, "venv", "--quiet", "--python", base, "venv"], **run)
-            pip = [uv, "pip", "install", "--quiet", "--python", python]
+            pip = [uv, "pip", "install", "--quiet", "--system-certs", "--python", python]
         else:
             subprocess.run([sys.executable, "-m", "venv", "venv"], **run)
             pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
