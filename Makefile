@@ -253,17 +253,23 @@ profiles: setup $(PROFILE_TOOLS) $(RECORDER) ## profile every built stage -> pro
 compare: $(VENV)/.installed $(PROFILE_TOOLS) ## profiles/runs/index.html (or the reference set's): two flamegraphs side by side, timings, diffs
 	$(PY) -m workshop.compare --profiler $(PROFILER) --out $(PROFILE_OUT)
 
-# Your own code: any Python script (a .py file runs with the venv's python) or command, with
-# either recorder, into profiles/runs/scripts/NAME/ (samply: profiles/runs/samply/scripts/NAME/).
-# Every run is kept (run1, run2, ...); the page shows the newest beside the one before, and
-# the differential graph between them.
+# Your own code, from this folder: SCRIPT="docs/profile_me.py --numpy" is
+# `.venv/bin/workshop profile docs/profile_me.py --numpy` (harness/workshop/script.py), the
+# command to run from your own folder, with the runs in profiles/runs/scripts/NAME/ (samply:
+# profiles/runs/scripts/samply/NAME/). SCRIPT and NAME reach it through the environment and
+# Python splits SCRIPT into words as a shell would: no shell reads them, so a quote, $ or ;
+# in a file name stays a character of the name.
+override SCRIPT := $(value SCRIPT)
+override NAME := $(value NAME)
+export SCRIPT NAME
 .PHONY: profile-script
-profile-script: $(VENV)/.installed $(PROFILE_TOOLS) $(RECORDER) ## profile your own code: SCRIPT="my_script.py args" [PROFILER=samply] -> profiles/runs/scripts/
-	@if [ -z "$(SCRIPT)" ]; then \
+profile-script: $(VENV)/.installed $(PROFILE_TOOLS) $(RECORDER) ## profile your own script: SCRIPT="my_script.py args" [PROFILER=samply] (elsewhere: .venv/bin/workshop profile)
+	@if [ -z "$$SCRIPT" ]; then \
 		echo 'usage: make profile-script SCRIPT="path/to/script.py its args" [PROFILER=samply] [NAME=name]'; \
+		echo 'from your own folder: $(VENV)/bin/workshop profile script.py its args'; \
 		exit 2; fi
-	$(PY) -m workshop.profile --script '$(SCRIPT)' $(if $(NAME),--name '$(NAME)') \
-		--profiler $(PROFILER) --rate $(PROFILE_RATE) --out $(PROFILE_OUT)
+	$(PY) -m workshop profile --profiler $(PROFILER) --rate $(PROFILE_RATE) \
+		--out $(PROFILE_OUT)/scripts $${NAME:+--name "$$NAME"} --split "$$SCRIPT"
 
 # The committed reference set: what the docs quote and a reader sees without running
 # anything. Only this target writes reference/ and profiles/reference/; every other one

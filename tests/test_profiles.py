@@ -14,8 +14,6 @@ import inspect
 import json
 import os
 import re
-import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -375,29 +373,3 @@ def test_the_compare_page_works_offline(recorded):
         return match.group(1)
 
     assert fill(stage0) == fill((out / "stage1.svg").read_text())
-
-
-def test_your_own_script_outside_the_repository_side_by_side(tmp_path, capsys):
-    if stacks.tool("inferno-flamegraph") is None:
-        pytest.fail("inferno-flamegraph is not in .venv/bin: run `make compare` to install it")
-    script = tmp_path / "elsewhere" / "my_script.py"
-    script.parent.mkdir()
-    shutil.copy(Path(__file__).parents[1] / "docs" / "profile_me.py", script)
-    out = tmp_path / "profiles"
-    for extra in ("", " --numpy"):
-        code = profile.main(["--script", f"{script}{extra}", "--out", str(out)])
-        said = capsys.readouterr()
-        if code == 2 and "SYS_PTRACE" in said.err:
-            skip_or_fail(said.err)
-        assert code == 0, said.out + said.err
-    folder = out / "scripts" / "my_script"
-    page = (folder / "index.html").read_text()
-    assert 'src="run1.svg"' in page and 'src="run2.svg"' in page
-    assert (folder / "diff-run1-run2.svg").exists()
-    data = json.loads(re.search(r'id="page-data">(.*?)</script>', page).group(1))
-    assert data["steps"] == ["run1|run2"]
-    # The script's own functions are "our Python code": the orange of the palette.
-    run1 = Profile.read(folder / "run1.folded")
-    loop = [f for s in run1.stacks for f in s if f.startswith("close_counts_loop ")]
-    assert loop and analyse.family(loop[0], run1.meta["ours"]) == "python"
-    assert sys.executable not in run1.meta["command"]

@@ -5,14 +5,21 @@ and the docs' shares); ``FAMILIES`` say where a frame's code comes from (the pal
 ``CLAIMS`` are the walkthrough's statements about each stage's profile, checked on the
 stacks by the page and by tests/test_profiles.py alike. Recorder-specific: py-spy's
 claims read Python frames; samply's (``SAMPLY_CLAIMS``) read threads and Rust frames.
+
+A reader's own script has no stage to name its frames: ``origin`` says where each frame's
+code comes from, read off its file (the reader's files, a package in site-packages, the
+interpreter and its standard library, native code), and ``script_shares`` counts a sample
+for the innermost frame that is not the interpreter's or the C library's machinery.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 from workshop.stacks import (
     THREAD,
@@ -187,6 +194,148 @@ def family(frame: str, ours: str = OUR_PYTHON) -> str:
     if is_python(frame) and re.search(ours, frame):
         return "python"
     return "system"
+
+
+# --- a reader's script: where each frame's code comes from -----------------------------
+
+# The palette's families on a script's page, keyed as ``Origin.family``.
+SCRIPT_FAMILIES: dict[str, tuple[str, float]] = {
+    "own": ("your code", 0.06),  # orange
+    "library": ("installed packages (site-packages)", 0.58),  # blue
+    "python": ("the Python interpreter and standard library", 0.13),  # yellow-grey
+    "native": ("native code (C, Rust) outside a package", 0.78),  # purple
+}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a frame's code comes from. ``key``: its "where the time goes" row
+    (``own:rolling.py``, ``library:numpy``, ``python``, ``native:libc.so.6``, or ``launch``
+    for the launcher's frames); ``passes``: machinery whose time is its caller's work
+    (the interpreter's C, the C library, Rust's standard library inlined into a loop);
+    ``shown``: the file as the graphs show it."""
+
+    key: str
+    passes: bool
+    shown: str
+
+    @property
+    def family(self) -> str:
+        return self.key.partition(":")[0]
+
+
+_SITE = re.compile(r"[/\\](?:site|dist)-packages[/\\]([^/\\]+)[/\\]?(.*)$")
+_STDLIB = re.compile(r"[/\\]lib[/\\]python\d+\.\d+t?[/\\](.+)$|[/\\]Lib[/\\](.+)$")
+_CPYTHON_SOURCE = re.compile(r"[/\\]Python-\d+\.\d+[^/\\]*[/\\](.+\.[ch])$")
+_INTERPRETER = re.compile(r"^(?:lib)?python\d(?:\.\d+)?[a-z]*(?:\.so[\d.]*|\.dylib|\.dll|\.exe)?$")
+_CRATE = re.compile(r"[/\\]registry[/\\]src[/\\][^/\\]+[/\\]([\w-]+?)-\d+\.\d+\.\d+[^/\\]*[/\\]")
+_RUST_STD = re.compile(r"^/rustc/[0-9a-f]+/|[/\\]rustlib[/\\]src[/\\]")
+_SYSTEM = re.compile(
+    r"^(?:libc|libm|libpthread|libdl|librt|ld-linux[\w.-]*|ld64|libgcc_s|libstdc\+\+|"
+    r"linux-vdso|\[vdso\]|libsystem_\w+|libdyld)\b"
+)
+_NATIVE = re.compile(r"\.(?:c|h|cc|cpp|cxx|hh|hpp|rs|S|s|f|f90|so[\d.]*|dylib|dll|pyd)$")
+LAUNCH = "launch"
+
+
+def _package(name: str) -> str:
+    """A site-packages entry as its package: ``numpy``, ``numpy.libs`` -> numpy,
+    ``six.py`` -> six, ``_cffi_backend.cpython-311-x86_64-linux-gnu.so`` -> _cffi_backend."""
+    return re.split(r"[.-]", name, maxsplit=1)[0] or name
+
+
+def _inside(file: str, roots: Iterable[Path]) -> str | None:
+    """``file`` relative to the first root it lies in (as a posix path), or None."""
+    path = PurePath(os.path.normpath(file))
+    for root in roots:
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return None
+
+
+def origin(file: str, library: str = "", roots: Iterable[Path] = ()) -> Origin:
+    """Where a frame's code comes from, from its file (a Python file, a C or Rust source,
+    a shared library) and, for a native frame, the library it was found in. ``roots``:
+    the reader's folders (where they stand, where the script is)."""
+    roots = list(roots)
+    name = PurePath(file).name if file else PurePath(library).name
+    if file in ("<string>", "<frozen runpy>") or name == "runpy.py":
+        return Origin(LAUNCH, False, file)
+    if file.startswith("<"):  # frozen modules: importlib, ...
+        return Origin("python", False, file)
+    if file in ("", "?") and not library:  # no symbol, no library: JIT-compiled code, say
+        return Origin("native:unknown", False, "?")
+    native = bool(library) or bool(_NATIVE.search(file)) or bool(_INTERPRETER.match(name))
+    site = _SITE.search(file)
+    if not native:
+        if site:
+            return Origin(f"library:{_package(site.group(1))}", False, f"{site[1]}/{site[2]}")
+        stdlib = _STDLIB.search(file)
+        if stdlib:
+            return Origin("python", False, stdlib.group(1) or stdlib.group(2))
+        mine = _inside(file, roots)
+        return Origin(f"own:{mine or file}", False, mine or file)
+    mine = _inside(file, roots) if file else None
+    if mine and not site:
+        return Origin(f"own:{mine}", False, mine)  # your C or Rust, with debug info
+    if _RUST_STD.search(file):
+        return Origin("native:Rust std", True, name)
+    crate = _CRATE.search(file)
+    if crate:
+        return Origin(f"native:{crate.group(1)} (Rust)", False, name)
+    if _CPYTHON_SOURCE.search(file):
+        return Origin("python", True, name)
+    where = library or file
+    site = _SITE.search(where)
+    lib = PurePath(where).name
+    if site:
+        return Origin(f"library:{_package(site.group(1))}", False, name)
+    if _INTERPRETER.match(lib):
+        return Origin("python", True, name)
+    if _SYSTEM.match(lib):
+        return Origin(f"native:{lib}", True, name)
+    return Origin(f"native:{lib}", False, name)
+
+
+def script_label(key: str) -> str:
+    """A "where the time goes" row of a script's page."""
+    kind, _, name = key.partition(":")
+    if kind == "own":
+        return f"your code: {name}"
+    if kind == "library":
+        return f"{name} (installed package)"
+    if kind == "native":
+        return f"native code: {name}"
+    return "the Python interpreter and its standard library"
+
+
+def script_category(stack: Iterable[str], origins: dict[str, list]) -> str:
+    """The row a sample of a script belongs to: its innermost frame that is not machinery
+    (``Origin.passes``); if every frame is, the interpreter if it is in the stack, else the
+    innermost frame's row. ``origins``: frame -> [key, passes], as the profile stores them."""
+    fallback = None
+    for frame in reversed(list(stack)):
+        known = origins.get(frame)
+        if known is None:
+            continue
+        key, passes = known
+        if not passes:
+            return key
+        if fallback is None or key == "python":
+            fallback = key
+    return fallback or "python"
+
+
+SCRIPT_ORDER = ("own", "library", "python", "native")
+
+
+def script_shares(profile: Profile) -> Counter[str]:
+    """Samples per row of a script's "where the time goes" (``script_category``)."""
+    origins = profile.meta.get("origins", {})
+    shares: Counter[str] = Counter()
+    for stack, n in profile.stacks.items():
+        shares[script_category((f for f in stack if not THREAD.match(f)), origins)] += n
+    return shares
 
 
 # --- the walkthrough's claims ---------------------------------------------------
