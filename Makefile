@@ -355,9 +355,10 @@ test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the R
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
 	poly_match_stage4._core
 .PHONY: lint
-lint: setup ## clippy -D warnings, rustfmt, ruff; every path and target the docs name exists; every measured number in the docs is the reference data's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
+lint: setup ## clippy -D warnings and rustfmt (the workspace, the crate `workshop new` writes), ruff; every path and target the docs name exists; every measured number in the docs is the reference data's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all --check
+	$(PY) -m workshop.newcrate --lint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m workshop.doccheck
