@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,10 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from workshop import REPO, analyse, compare, script, stacks
+from workshop import REPO, analyse, compare, draw, script, stacks
 from workshop.stacks import Profile
 
 IN_CI = bool(os.environ.get("CI"))
+SVG = "{http://www.w3.org/2000/svg}"
 # A folder and a file name that are markup, quotes, a shell's syntax and non-ASCII at once.
 HOSTILE_DIR = "we<ir>d & \"q\" 'x' </script> ü"
 HOSTILE_FILE = "my <b>&'\"ü;x.py"
@@ -228,7 +230,7 @@ def test_hostile_names_are_text_in_the_page_the_graphs_and_the_data(hostile) -> 
         assert shlex.split(title.partition(": ")[2]) == [HOSTILE_FILE, *HOSTILE_ARGS]
     for svg in results.glob("*.svg"):
         tree = ET.parse(svg)  # well-formed XML: every name escaped
-        titles = "".join(t.text or "" for t in tree.iter("{http://www.w3.org/2000/svg}title"))
+        titles = "".join(t.text or "" for t in tree.iter(f"{SVG}title"))
         if svg.name.startswith("run"):
             assert f"busy_loop ({script.safe_frame(HOSTILE_FILE)})" in titles, svg.name
     meta = json.loads((results / "run1.meta.json").read_text())
@@ -241,9 +243,19 @@ def test_the_page_speaks_of_the_script(hostile) -> None:
     page = (results / "index.html").read_text()
     for stage_words in ("vs stage0", "stage crate", "run_pipeline", "claims", "timed calls"):
         assert stage_words not in page
-    assert "whole run of the script" in page and "imports included" in page
+    assert "Each graph is the whole run" in page and "imports included" in page
     assert "vs run1" in page and "diff-run1-run2.svg" in page
     assert page_data(results / "index.html")["steps"] == ["run1|run2"]
+    # your function is drawn in your code's colour
+    svg = ET.parse(results / "run2.svg")
+    box = f"busy_loop ({script.safe_frame(HOSTILE_FILE)}) ("
+    fills = [
+        g.find(f"{SVG}rect").get("fill")
+        for g in svg.iter(f"{SVG}g")
+        if (g.findtext(f"{SVG}title") or "").startswith(box)
+    ]
+    own = draw.family_rgb("own", box[:-2], analyse.SCRIPT_FAMILIES)
+    assert fills and set(fills) == {"rgb({},{},{})".format(*own)}, fills
     # your loop is your code's row, by far: a share of samples with a wide margin
     prof = Profile.read(results / "run2.folded")
     shares = analyse.script_shares(prof)
@@ -363,3 +375,37 @@ def test_samply_records_your_script_too(tmp_path: Path) -> None:
     failed = workshop("profile", "--profiler", "samply", "bug.py", cwd=folder)
     assert failed.returncode == 1 and "ValueError: my bug" in failed.stderr
     assert "<string>" not in failed.stderr
+
+
+def python_312_or_later() -> str | None:
+    """A CPython 3.12+ on this machine (its real executable, not a shim), or None."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"), "versions")
+    names = ("python3.14", "python3.13", "python3.12")
+    candidates = [shutil.which(name) for name in names]
+    candidates += sorted(str(p) for name in names for p in pyenv.glob(f"*/bin/{name}"))
+    for found in candidates:
+        if found:
+            said = subprocess.run(
+                [found, "-c", "import sys; print(sys.executable)"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if said.returncode == 0 and said.stdout.strip():
+                return said.stdout.strip()
+    return None
+
+
+def test_samply_names_your_python_functions_on_python_312(tmp_path: Path) -> None:
+    if stacks.tool("samply") is None:
+        skip_or_fail("samply is not installed: `make samply` installs it")
+    python = python_312_or_later()
+    if python is None:
+        pytest.skip("no CPython 3.12 or later here (its perf trampoline names Python frames)")
+    (tmp_path / "loop.py").write_text(LOOP)
+    done = workshop("profile", "--profiler", "samply", "--python", python, "loop.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    prof = Profile.read(tmp_path / "profiles" / "samply" / "loop" / "run1.folded")
+    assert any(f.startswith("busy_loop (loop.py") for s in prof.stacks for f in s)
+    shares = analyse.script_shares(prof)
+    assert shares["own:loop.py"] > 0.5 * sum(shares.values()), shares
+    meta = json.loads((tmp_path / "profiles" / "samply" / "loop" / "run1.meta.json").read_text())
+    assert meta["python"] == python

@@ -672,16 +672,16 @@ def runs_table(graphs: list[Graph]) -> str:
     rows = "".join(
         f"<tr><td><code>{_e(g.name)}</code>"
         f"{' <small>stopped by Ctrl-C</small>' if g.prof.meta.get('status') else ''}</td>"
-        f"<td><code>{_e(g.prof.meta.get('command', ''))}</code></td>"
+        f"<td><code>{_e(g.prof.meta.get('script', ''))}</code></td>"
         f"<td>{_e(fmt_time(g.seconds)) if g.seconds else '—'}</td>"
         f"<td>{_e(vs_first(graphs[0], g))}</td><td>{g.prof.total}</td></tr>"
         for g in graphs
     )
     return (
-        '<table class="wide"><tr><th>run</th><th>python ...</th><th>wall time</th>'
-        f"<th>vs {_e(graphs[0].name)}</th><th>samples</th></tr>{rows}</table>"
-        "<p><small>Wall time: the script's own, from its first line to its exit, measured in "
-        "its process while the recorder sampled it.</small></p>"
+        '<table class="wide"><tr><th>run</th><th>what ran (after <code>python</code>)</th>'
+        f"<th>wall time</th><th>vs {_e(graphs[0].name)}</th><th>samples</th></tr>{rows}</table>"
+        "<p><small>Wall time: from the interpreter's start to the script's end, measured in its "
+        "process while the recorder sampled it (which slows it a little).</small></p>"
     )
 
 
@@ -773,8 +773,8 @@ def runs_page(graphs: list[Graph], diffs: dict, folder: Path, name: str) -> str:
         f"<code>{_e(meta.get('cwd', ''))}</code>, the newest {_e(when)}</b></p>",
         f"<p>{_e(meta.get('recorder_line', recorder))}, under "
         f"<code>{_e(meta.get('python', ''))}</code>; drawn by inferno.</p>",
-        f"<p><small>{SCRIPT_NOTES.get(recorder, '')} Each graph is the whole run of the "
-        "script, from its first line to its exit, imports included.</small></p>",
+        f"<p><small>{SCRIPT_NOTES.get(recorder, '')} Each graph is the whole run: the "
+        "interpreter's start, then the script, imports included.</small></p>",
         '<nav><a href="#pair">the graphs</a><a href="#times">the runs</a>'
         '<a href="#where">where the time goes</a><a href="#all">every graph</a></nav>',
         '<h2 id="pair">The graphs</h2>',

@@ -21,6 +21,7 @@ from workshop.report import fmt_time
 from workshop.stacks import (
     IMPORTLIB,
     Profile,
+    by_function,
     count,
     folded_text,
     function_name,
@@ -52,6 +53,8 @@ def families(prof: Profile) -> Families:
     origins = prof.meta.get("origins")
     if origins is None:
         return STAGE_FAMILIES
+    # The graphs merge a function's lines into one box (stacks.reading_view).
+    origins = {by_function(frame): known for frame, known in origins.items()} | origins
 
     def family_of(frame: str) -> str:
         known = origins.get(frame)
