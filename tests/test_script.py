@@ -409,3 +409,20 @@ def test_samply_names_your_python_functions_on_python_312(tmp_path: Path) -> Non
     assert shares["own:loop.py"] > 0.5 * sum(shares.values()), shares
     meta = json.loads((tmp_path / "profiles" / "samply" / "loop" / "run1.meta.json").read_text())
     assert meta["python"] == python
+
+
+def test_the_script_page_works_offline_in_chromium(hostile, tmp_path: Path) -> None:
+    """The two runs' page, hostile names and all, in a browser: both graphs and the diff
+    load, nothing scrolls sideways, one time scale draws each as wide as its time."""
+    import test_page_in_a_browser as browser
+
+    folder, _ = hostile
+    page = folder / "profiles" / script.folder_name(Path(HOSTILE_FILE).stem) / "index.html"
+    result = browser.run_check(page, tmp_path)
+    assert result["controls"], "the side-by-side controls stayed hidden: the script did not run"
+    assert result["graphs"] == {"run1": True, "run2": True}, result["graphs"]
+    assert result["diffs"] == {"run1|run2": True}, result["diffs"]
+    for scroll in (result["scroll"], result["scroll_after"]):
+        assert scroll["scrollWidth"] <= scroll["clientWidth"], f"scrolls sideways: {scroll}"
+    (a, b), (sa, sb) = result["widths"], result["seconds"]
+    assert min(a, b) / max(a, b) == pytest.approx(min(sa, sb) / max(sa, sb), abs=0.02)
