@@ -302,10 +302,13 @@ def test_a_module_and_your_own_interpreter(tmp_path: Path) -> None:
         "import sys\nprint('under', sys.executable, sys.argv[1:])\n" + LOOP.split("\n\n\n", 1)[1]
     )
     python = str(venv / "bin" / "python")
-    done = workshop("profile", "--python", python, "-m", "pkg.cli", "900000", cwd=tmp_path)
+    done = workshop(
+        "profile", "--python", python, "--out", "elsewhere", "-m", "pkg.cli", "900000",
+        cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert f"under {python} ['900000']" in done.stdout
-    meta = json.loads((tmp_path / "profiles" / "cli" / "run1.meta.json").read_text())
+    meta = json.loads((tmp_path / "elsewhere" / "cli" / "run1.meta.json").read_text())
     assert meta["python"] == python
 
 

@@ -184,14 +184,14 @@ FAMILIES: dict[str, tuple[str, float]] = {
 OUR_PYTHON = r"\((poly_match|workshop)"
 
 
-def family(frame: str, ours: str = OUR_PYTHON) -> str:
-    """Where ``frame``'s code comes from (a key of ``FAMILIES``). ``ours``: the files that
-    count as our Python code (a reader's own script when it is the subject)."""
+def family(frame: str) -> str:
+    """Where a stage profile's ``frame`` comes from (a key of ``FAMILIES``); a script's
+    frames have their ``origin`` instead."""
     if is_rust(frame) or frame.startswith("[Rust runtime"):  # stacks.RUNS' box
         return "rust" if re.match(r"^<?stage\d\w*::", frame) else "rust_lib"
     if "numpy" in frame or "_multiarray" in frame or "openblas" in frame:
         return "numpy"
-    if is_python(frame) and re.search(ours, frame):
+    if is_python(frame) and re.search(OUR_PYTHON, frame):
         return "python"
     return "system"
 
