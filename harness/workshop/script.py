@@ -225,7 +225,9 @@ def record(
     """Run ``target`` under ``recorder``; the profile is written as ``runN`` in ``folder``
     when the script ended well (or by Ctrl-C). Raises ``recorders.RecordError`` when the
     recorder failed on a script that did not fail first."""
-    roots = list(dict.fromkeys([Path.cwd(), Path(target.target).parent]))
+    # Your files: under the folder you stand in, or the script's.
+    script_folder = [Path(target.target).parent] if target.kind == "path" else []
+    roots = list(dict.fromkeys([Path.cwd(), *script_folder]))
     frames = ScriptFrames(roots)
     fds = (os.dup(1), os.dup(2))
     # Ctrl-C reaches the script and the recorder (one process group): the script stops, the
