@@ -7,8 +7,9 @@ file names through. The last builds the crate written for docs/profile_me.py's
 in a temporary folder: untouched, its test must fail saying where to write the Rust; with
 the walkthrough's answer spliced in, it must pass. Both builds share target/ and the
 Makefile's PYO3_* values (``newcrate.shared_build``), so only the small crate compiles:
-about 2 s of CPU per build here, 10-20 s of wall time on a busy machine with maturin's
-packing. ``make lint`` runs rustfmt and clippy on the same crate (``newcrate.lint``).
+the whole test took 11 s of CPU here (two builds, its pytest twice, its bench), 25-40 s
+of wall time on 2 busy cores. ``make lint`` runs rustfmt and clippy on the same crate
+(``newcrate.lint``).
 """
 
 from __future__ import annotations
