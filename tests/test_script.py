@@ -108,6 +108,8 @@ def test_where_a_frames_code_comes_from() -> None:
         (f"{site}/six.py", ""): "library:six",
         ("/usr/lib/python3.11/random.py", ""): "python",
         ("<frozen importlib._bootstrap>", ""): "python",
+        ("<frozen codecs>", ""): "python",
+        ("[vdso]", ""): "native:[vdso]",
         ("/tmp/python-build/Python-3.11.7/Modules/mathmodule.c", ""): "python",
         ("/usr/lib/x86_64-linux-gnu/libc.so.6", ""): "native:libc.so.6",
         ("/home/me/.cargo/registry/src/index.crates.io-x/pyo3-0.30.1/src/instance.rs", ""): (
@@ -127,8 +129,10 @@ def test_where_a_frames_code_comes_from() -> None:
         assert analyse.origin(file, library, roots).key == key, (file, library)
     # the interpreter's C, the C library and Rust's std count for their caller
     passes = [("/usr/lib/x86_64-linux-gnu/libc.so.6", ""), ("", "/usr/bin/python3.11")]
+    passes += [("<frozen importlib._bootstrap_external>", ""), ("[vdso]", "")]
     assert all(analyse.origin(f, lib, roots).passes for f, lib in passes)
     assert not analyse.origin("/home/me/project/rolling.py", "", roots).passes
+    assert not analyse.origin("<frozen codecs>", "", roots).passes
 
 
 def test_a_sample_counts_for_its_innermost_own_frame() -> None:
@@ -157,6 +161,14 @@ def test_a_sample_counts_for_its_innermost_own_frame() -> None:
         "python"
     )
     assert count(["malloc (libc.so.6)"], origins) == "native:libc.so.6"
+    # an import is the imported package's time, finding it on disk the importing line's
+    origins |= {
+        "_find_and_load (<frozen importlib._bootstrap>:1)": ["python", True],
+        "<module> (numpy/__init__.py:1)": ["library:numpy", False],
+    }
+    importing = ["main (rolling.py:3)", "_find_and_load (<frozen importlib._bootstrap>:1)"]
+    assert count([*importing, "<module> (numpy/__init__.py:1)"], origins) == "library:numpy"
+    assert count(importing, origins) == "own:rolling.py"
 
 
 def test_the_page_data_cannot_end_its_script_element() -> None:

@@ -261,8 +261,12 @@ def origin(file: str, library: str = "", roots: Iterable[Path] = ()) -> Origin:
     name = PurePath(file).name if file else PurePath(library).name
     if file in ("<string>", "<frozen runpy>") or name == "runpy.py":
         return Origin(LAUNCH, False, file)
-    if file.startswith("<"):  # frozen modules: importlib, ...
+    if file.startswith("<frozen importlib"):  # an import's machinery: the module's own time
+        return Origin("python", True, file)
+    if file.startswith("<"):  # the standard library's frozen modules: os, codecs, ...
         return Origin("python", False, file)
+    if file.startswith("["):  # a mapping with no file: [vdso], [anon]
+        return Origin(f"native:{file}", True, file)
     if file in ("", "?") and not library:  # no symbol, no library: JIT-compiled code, say
         return Origin("native:unknown", False, "?")
     native = bool(library) or bool(_NATIVE.search(file)) or bool(_INTERPRETER.match(name))

@@ -719,9 +719,10 @@ def runs_where(graphs: list[Graph]) -> str:
         "time it comes to. A sample counts for the innermost frame that is code of its own: "
         "one of your files, an installed package (its Python and its compiled code), the "
         "interpreter and its standard library, or native code outside a package. The "
-        "interpreter's C functions, the C library and Rust's standard library count for the "
-        "frame that called them: <code>math.hypot</code> called on a line of yours is that "
-        "line's time. The highlighted cell is each run's biggest row.</small></p>"
+        "interpreter's C functions, its import machinery, the C library and Rust's standard "
+        "library count for the frame that called them: <code>math.hypot</code> called on a "
+        "line of yours is that line's time, and an import is the imported package's. The "
+        "highlighted cell is each run's biggest row.</small></p>"
     )
 
 
