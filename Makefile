@@ -32,10 +32,13 @@ CARGO_PROFILE ?= profiling
 # Test and bench executables embed Python and link libpython, which extension modules must
 # not: harness/link-libpython.sh adds it to the workspace's executables alone.
 LINK_LIBPYTHON := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/harness/link-libpython.sh
-# Where runs write (ignored by git) and the committed reference set the docs quote, which
-# only `make reference` writes. The harness's workshop.RESULTS and workshop.REFERENCE match.
+# Where runs write (ignored by git) and the committed reference sets the docs quote, one per
+# CPU (reference/MACHINE/), which only `make reference` writes, on that machine. The
+# harness's workshop.RESULTS and workshop.REFERENCE match.
 OUT := results
 REFERENCE := reference
+# This machine's set: its folder name (intel-xeon-avx512, amd-epyc-avx2, ...), worked out once.
+MACHINE = $(eval MACHINE := $(shell PYTHONPATH=harness $(PYTHON) -m workshop.machines slug))$(MACHINE)
 # The stage names `make profile-STAGE` accepts, from the registry (harness/workshop/stages.py),
 # and stage4_large: stage 4 on the large workload (workshop.profile.SUBJECTS).
 STAGE_NAMES = $(shell PYTHONPATH=harness $(PYTHON) -c \
@@ -265,22 +268,26 @@ profile-script: $(VENV)/.installed $(PROFILE_TOOLS) $(RECORDER) ## profile your 
 	$(PY) -m workshop.profile --script '$(SCRIPT)' $(if $(NAME),--name '$(NAME)') \
 		--profiler $(PROFILER) --rate $(PROFILE_RATE) --out $(PROFILE_OUT)
 
-# The committed reference set: what the docs quote and a reader sees without running
-# anything. Only this target writes reference/ and profiles/reference/; every other one
-# writes results/ and profiles/runs/.
+# The committed reference sets: what the docs quote and a reader sees without running
+# anything, one per CPU (harness/README.md#reference-sets-one-per-cpu). Only this target
+# writes reference/ and profiles/reference/, and only this machine's folder in them (it
+# records the commit measured, so it refuses uncommitted code); every other one writes
+# results/ and profiles/runs/.
 .PHONY: reference
-reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure everything into reference/ and profiles/reference/ (slow), re-render the docs' numbers
-	$(MAKE) --no-print-directory OUT=$(REFERENCE) PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= \
+reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure this machine's set into reference/MACHINE/ and profiles/reference/MACHINE/ (slow), re-render the docs' numbers
+	$(PY) -m workshop.machines record $(REFERENCE)/$(MACHINE)
+	$(MAKE) --no-print-directory OUT=$(REFERENCE)/$(MACHINE) \
+		PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
 		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-signals bench-threads \
 		bench-outliers fp profiles
-	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= PROFILER=samply \
-		profiles compare
-	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) compare
-	$(MAKE) --no-print-directory OUT=$(REFERENCE) bench-setup
+	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
+		PROFILER=samply profiles compare
+	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) compare
+	$(MAKE) --no-print-directory OUT=$(REFERENCE)/$(MACHINE) bench-setup
 	$(MAKE) --no-print-directory docs-numbers
 
 .PHONY: docs-numbers
-docs-numbers: $(VENV)/.installed ## re-render the docs' measured numbers from reference/
+docs-numbers: $(VENV)/.installed ## re-render the docs' measured numbers from reference/ (the typical machine's, the ranges)
 	$(PY) -m workshop.numbers --write
 
 # --- workshop ----------------------------------------------------------------
@@ -349,13 +356,14 @@ test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the R
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
 	poly_match_stage4._core
 .PHONY: lint
-lint: setup ## clippy -D warnings, rustfmt, ruff; every path and target the docs name exists; every measured number in the docs is the reference data's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
+lint: setup ## clippy -D warnings, rustfmt, ruff; every path and target the docs name exists; every measured number in the docs is the reference data's, every code block the source's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all --check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m workshop.doccheck
 	$(PY) -m workshop.numbers
+	$(PY) -m workshop.excerpts
 	$(PY) -m mypy.stubtest $(STUBTEST_MODULES)
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows

@@ -4,9 +4,10 @@
     python -m workshop.compare --profiler samply   # profiles/runs/samply/index.html
     python -m workshop.compare --changed           # redraw only what changed
 
-The page shows your own run when the folder holds profiles, and the reference set
-(profiles/reference/, read only, linked from the page) otherwise; its first line says
-which. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
+The page shows your own run when the folder holds profiles, and the typical machine's
+reference set (profiles/reference/MACHINE/, read only, linked from the page) otherwise; its
+first line says which, and the walkthrough's claims are checked on every reference set
+too. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
 made of them, and never records anything.
 
 One page that works offline from the file system: the flamegraphs are inferno's
@@ -27,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, shown
+from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, machines, shown
 from workshop import profile as subjects
 from workshop.report import fmt_time
 from workshop.stacks import Profile, read_meta
@@ -515,15 +516,13 @@ def _date(folder: Path, names: list[str]) -> str:
 
 
 def reference_header(reference: Path, bench: Path) -> str:
-    """``the reference set recorded here: profiles/reference/, DATE, CPU``."""
-    from workshop import numbers
-
+    """``the reference set recorded here: profiles/reference/MACHINE/, DATE, CPU``."""
     env = read_meta(bench).get("env", {})
     said = [f"the reference set recorded here: {_e(_shown_repo(reference))}/"]
     if env.get("date"):
         said.append(env["date"][:10])
     if env.get("cpu"):
-        said.append(_e(numbers.cpu_label(env)))
+        said.append(_e(machines.cpu_label(env)))
     return ", ".join(said)
 
 
@@ -572,7 +571,7 @@ def existing_diffs(folder: Path, names: list[str]) -> dict[tuple[str, str], tupl
 
 def build(
     out: Path = PROFILES,
-    reference: Path = PROFILES_REFERENCE,
+    reference: Path | None = None,
     changed: bool = False,
     recorder: str = "py-spy",
     bench: Path | None = None,
@@ -581,9 +580,18 @@ def build(
 
     Your run when ``out`` holds profiles: its graphs and diffs are (re)drawn there
     (with ``changed``, only those whose inputs are newer). Otherwise the reference set:
-    read only, nothing is drawn, the page links to the graphs in ``reference``.
+    read only, nothing is drawn, the page links to the graphs in ``reference`` (by
+    default the typical machine's set).
     """
+    if reference is None:
+        reference = machines.typical().profiles
     here, ref = subjects.folder(out, recorder), subjects.folder(reference, recorder)
+    # A reference set's own page (`make reference` draws it): any machine's, not only the
+    # typical one's.
+    in_sets = here.resolve().is_relative_to(PROFILES_REFERENCE.resolve())
+    if in_sets and here.resolve() != ref.resolve():
+        reference = out
+        ref = here
     is_reference = here.resolve() == ref.resolve()
     names = profiled(here)
     own = bool(names) or is_reference
@@ -669,8 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference",
         type=Path,
-        default=PROFILES_REFERENCE,
-        help="shown when --out has no profiles",
+        help="shown when --out has no profiles (default: the typical machine's set in "
+        f"{_shown_repo(PROFILES_REFERENCE)}/)",
     )
     parser.add_argument("--profiler", choices=list(subjects.RECORDERS), default="py-spy")
     parser.add_argument("--bench", type=Path, help="bench.json for the time per call")

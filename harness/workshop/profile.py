@@ -182,8 +182,11 @@ def own_code_pattern(command: tuple[str, ...]) -> str:
 def default_bench(out: Path) -> Path:
     """The bench.json whose medians title ``out``'s graphs: the reference set's for the
     reference profiles, your run's otherwise."""
-    inside = out.resolve().is_relative_to(PROFILES_REFERENCE.resolve())
-    return (REFERENCE if inside else RESULTS) / "bench.json"
+    where = out.resolve()
+    if where.is_relative_to(PROFILES_REFERENCE.resolve()) and where != PROFILES_REFERENCE.resolve():
+        machine = where.relative_to(PROFILES_REFERENCE.resolve()).parts[0]
+        return REFERENCE / machine / "bench.json"
+    return RESULTS / "bench.json"
 
 
 def bench_seconds(bench: Path) -> dict[str, float]:
