@@ -357,6 +357,38 @@ def claims_list(graphs: list[Graph]) -> str:
     return "<ul>" + "".join(items) + "</ul>" if items else "<p>No profile with a claim.</p>"
 
 
+def claims_by_set() -> str:
+    """Every claim on every reference set's stacks: the walkthrough quotes the typical
+    machine, and says where a claim does not hold everywhere."""
+    found = machines.sets()
+    table = analyse.claims_on_sets([(s.name, s.cpu, s.profiles) for s in found])
+    if not table:
+        return ""
+    head = "".join(f"<th>{_e(s.cpu)}<br><small>{_e(s.name)}/</small></th>" for s in found)
+    rows = []
+    for key, by_set in table.items():
+        cells = []
+        for s in found:
+            claim = by_set.get(s.name)
+            if claim is None:
+                cells.append("<td>·</td>")
+                continue
+            mark = '<span class="ok">✓</span>' if claim.holds else '<span class="bad">✗</span>'
+            cells.append(f'<td title="{_e(claim.evidence)}">{mark}</td>')
+        statement = next(iter(by_set.values())).statement
+        varies = " <small>(holds on some CPUs: the walkthrough says which)</small>"
+        rows.append(
+            f"<tr><td>{_e(statement)}{varies if key in analyse.VARIES else ''}</td>"
+            f"{''.join(cells)}</tr>"
+        )
+    return (
+        "<h3>On every reference set</h3>"
+        f'<table class="wide"><tr><th>claim</th>{head}</tr>{"".join(rows)}</table>'
+        "<p><small>The same claims on the profiles recorded on each machine "
+        "(profiles/reference/MACHINE/); hover a mark for the samples it counts.</small></p>"
+    )
+
+
 def legend() -> str:
     spans = []
     for key, (label, _) in analyse.FAMILIES.items():
@@ -439,6 +471,7 @@ def page(
     steps: list[tuple[str, str]] | None = None,
     subject: str = "poly-match: where the time goes",
     root: str = "",
+    on_sets: str = "",
 ) -> str:
     """The page for ``graphs``, written in ``base`` (links are relative to it)."""
     metas = [g.prof.meta for g in graphs]
@@ -489,6 +522,7 @@ def page(
         where_table(graphs),
         '<h2 id="claims">The walkthrough\'s claims, checked on these stacks</h2>',
         claims_list(graphs),
+        on_sets,
         extra,
         '<h2 id="all">Every graph</h2>',
         f"<ul>{every}</ul>",
@@ -632,7 +666,9 @@ def build(
         extra = recorders_table(both)
     here.mkdir(parents=True, exist_ok=True)
     index = here / "index.html"
-    index.write_text(page(graphs, diffs, here, header, recorder, links, extra))
+    index.write_text(
+        page(graphs, diffs, here, header, recorder, links, extra, on_sets=claims_by_set())
+    )
     return index
 
 
