@@ -69,7 +69,10 @@ run: setup ## check and roughly time every built stage (quick; `make bench` is t
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@echo "creating .venv and installing the pinned Python packages (requirements.lock) with pip"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --no-compile -r requirements.lock
+	@# The lock pins every platform's and Python's packages: pip's line per package it skips
+	@# here ("Ignoring colorama: markers ...") or already has is not for anyone to act on.
+	@$(PY) -m pip install --disable-pip-version-check --no-compile -r requirements.lock \
+		| { grep -Ev '^(Ignoring |Requirement already satisfied: )' || true; }
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -93,8 +96,10 @@ build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run af
 
 # What a team installs without Rust: the final stage (or STAGE=stage3, STAGE=3) built by
 # maturin with the stages' profile for the stable ABI (abi3: one wheel for CPython 3.10 and
-# later), its sdist, and the baseline's wheel the stage imports, in dist/; auditwheel checks
-# the manylinux tag. `make test` installs them into a clean venv without Rust, checks them.
+# later), linked by zig for glibc 2.17 (manylinux2014, as CI's image), its sdist, and the
+# baseline's wheel the stage imports, in dist/; auditwheel checks the manylinux tag.
+# `make test` installs them into a clean venv without Rust and checks them there, and their
+# answers on every other CPython from 3.10 on the machine has (pyenv's).
 WHEEL_STAGE = stage$(patsubst stage%,%,$(if $(filter file undefined,$(origin STAGE)),4,$(STAGE)))
 WHEEL_STAMP = dist/.built-$(WHEEL_STAGE)
 dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
@@ -104,8 +109,18 @@ dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
 	touch $@
 
 .PHONY: wheel
-wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for Python >= 3.10 + sdist -> dist/, audited
+wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for CPython >= 3.10 on glibc >= 2.17 + sdist -> dist/, audited
 	@echo "dist/ has $(WHEEL_STAGE)'s wheel and sdist (up to date):" $(notdir $(wildcard dist/poly_match_$(WHEEL_STAGE)-*))
+
+# The wheel on a CPython this machine does not have: Debian's own (sid: 3.14 today), in a
+# minimal Debian that debootstrap makes in build/debian-$(DEBIAN_SUITE)/ (as root; about two
+# minutes the first time, seconds after). Not in `make test`: root, and Debian's mirror.
+DEBIAN_SUITE ?= sid
+.PHONY: wheel-debian
+wheel-debian: $(WHEEL_STAMP) ## the wheel's answers on Debian sid's CPython (3.14), in a debootstrap folder in build/ (root, ~2 min)
+	@command -v debootstrap > /dev/null || { echo "installing debootstrap (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+	$(PY) -m workshop.wheel check-debian --stage $(WHEEL_STAGE) --suite $(DEBIAN_SUITE)
 
 # --- benchmarks --------------------------------------------------------------
 
@@ -131,8 +146,7 @@ BENCH_BUDGET ?= 60
 FLOOR ?= 1
 .PHONY: bench
 bench: setup ## the measured table: every stage checked, then timed -> results/bench.{md,json,svg}
-	if [ "$(FLOOR)" = 1 ]; then $(MAKE) --no-print-directory bench-rust; \
-	else echo "the stage 4 floor (criterion, no Python) is not measured in this run: make bench-rust"; fi
+	@if [ "$(FLOOR)" = 1 ]; then $(MAKE) --no-print-directory bench-rust; fi
 	$(PY) -m workshop.bench --budget $(BENCH_BUDGET) --out $(OUT)
 
 # Polygons 1k/10k/100k with points 100/1k/10k; a cell predicted to take longer than
@@ -224,14 +238,19 @@ PROFILE_ARGS = --profiler $(PROFILER) --seconds $(PROFILE_SECONDS) --rate $(PROF
 IF_REFUSED := --skip-if-refused
 # Flamegraph drawing (inferno) and Rust v0 demangling (rustfilt): pinned CLI tools from
 # crates.io, installed into .venv/bin (not workspace crates: they are tools, not lessons).
+# inferno is pinned, with what it needs, by harness/tools/Cargo.lock (its own published
+# lock pins a yanked crate, for its tests); rustfilt publishes no lock, so its version is
+# the pin (`cargo install --locked` would lock nothing and say so).
 INFERNO := $(VENV)/bin/inferno-flamegraph
 RUSTFILT := $(VENV)/bin/rustfilt
-$(INFERNO): | $(VENV)/.installed
-	@echo "installing inferno (draws the flamegraphs) into .venv/bin: cargo install, once"
-	cargo install --locked inferno --version 0.12.8 --root $(VENV)
+$(INFERNO): harness/tools/Cargo.toml harness/tools/Cargo.lock | $(VENV)/.installed
+	@echo "building inferno (draws the flamegraphs) into .venv/bin: once"
+	cargo build --locked --release --manifest-path harness/tools/Cargo.toml \
+		--target-dir target/tools -p inferno --bin inferno-flamegraph
+	cp target/tools/release/inferno-flamegraph $@
 $(RUSTFILT): | $(VENV)/.installed
 	@echo "installing rustfilt (reads Rust's symbol names) into .venv/bin: cargo install, once"
-	cargo install --locked rustfilt --version 0.2.1 --root $(VENV)
+	cargo install rustfilt --version 0.2.1 --root $(VENV)
 PROFILE_TOOLS := $(INFERNO) $(RUSTFILT)
 # samply, the second recorder: installed the first time PROFILER=samply asks for it, not by
 # `make` (it compiles for a few minutes). cargo shows its own progress.

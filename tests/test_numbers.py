@@ -203,6 +203,13 @@ def test_unit_tests_and_docs_are_not_a_stages_code() -> None:
     assert "stages/stage1_getattr" in paths and "stages/common" in paths
     assert "python_baseline/poly_match" in paths and "requirements.lock" in paths
     assert ":(exclude)*.md" in machines.NOT_CODE
+    lock = "numpy==2.4.6 ; python_full_version >= '3.11'\n    # via x\nruff==0.15.0\n"
+    assert machines._code("requirements.lock", lock) == machines._code(
+        "requirements.lock", lock.replace("ruff==0.15.0", "ruff==0.16.0\nziglang==0.17.1")
+    )
+    assert machines._code("requirements.lock", lock) != machines._code(
+        "requirements.lock", lock.replace("2.4.6", "2.5.0")
+    )
 
 
 def test_links_into_a_set_point_at_the_typical_one(tmp_path) -> None:

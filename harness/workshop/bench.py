@@ -251,7 +251,7 @@ def floor_row(stage: Row | None, directory: Path) -> Row:
         return row
     estimates = directory / "estimates.json"
     if not estimates.exists():
-        row.detail = f"no {estimates}; `make bench-rust` writes it"
+        row.detail = f"criterion has not timed it here (no {shown(estimates)}): `make bench-rust`"
         return row
     median_ns = json.loads(estimates.read_text())["median"]["point_estimate"]
     sample = directory / "sample.json"
@@ -491,8 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         quiet=args.quiet,
         command=command_line("workshop.bench", argv),
     )
-    print(report.bench_markdown(result))
-    print(f"wrote {shown(args.out)}/bench.json, bench.md, bench.svg, bench.png")
+    report.bench_console(result)
+    print(f"wrote {shown(args.out)}/bench.json, bench.md (this table), bench.svg, bench.png")
     wrong = [f"{s['name']}: {s['detail']}" for s in result["stages"] if s["status"] == WRONG]
     return exit_status(wrong, "{n} stage(s) give a wrong answer and were not timed")
 

@@ -115,6 +115,21 @@ BASELINE = ["python_baseline/poly_match", "requirements.lock"]
 # Compiled into every Rust stage: the shared crate, the workspace's profiles and pins.
 RUST = ["stages/common", "stages/workspace-hack", "Cargo.toml", "Cargo.lock"]
 NOT_CODE = [":(exclude)*.md", ":(exclude,glob)**/tests/**"]
+# Of requirements.lock, the pins of what the timed code imports: a tool added to the lock
+# (a linter, a linker) changes no number.
+RUNTIME = re.compile(r"^(numpy|scipy|numba|llvmlite)==.*$", re.M)
+
+
+def _code(name: str, text: str) -> str:
+    """What of a file's text is code that runs timed: .rs without its unit tests, the
+    lock's run-time pins; else all of it."""
+    from workshop.stagediff import without_tests
+
+    if name.endswith(".rs"):
+        return without_tests(text)
+    if name == "requirements.lock":
+        return "\n".join(m.group(0) for m in RUNTIME.finditer(text))
+    return text
 
 
 def python_file(module: str) -> str:
@@ -145,8 +160,6 @@ def _git(*args: str) -> subprocess.CompletedProcess[str]:
 def changed_since(commit: str, paths: tuple[str, ...]) -> tuple[str, ...]:
     """The files among ``paths`` whose code differs between ``commit`` and the working
     tree: unit tests (``#[cfg(test)]`` modules, ``tests/``) and docs are not code here."""
-    from workshop.stagediff import without_tests
-
     if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         raise SystemExit(
             f"a reference set was measured at commit {commit}, which this clone does not "
@@ -155,17 +168,14 @@ def changed_since(commit: str, paths: tuple[str, ...]) -> tuple[str, ...]:
     listed = _git("diff", "--name-only", commit, "--", *paths, *NOT_CODE)
     changed = []
     for name in listed.stdout.split():
-        old = _git("show", f"{commit}:{name}") if name.endswith(".rs") else None
-        path = REPO / name
+        old, path = _git("show", f"{commit}:{name}"), REPO / name
         same = (
-            old is not None
-            and old.returncode == 0
+            old.returncode == 0
             and path.exists()
-            and without_tests(old.stdout) == without_tests(path.read_text())
+            and _code(name, old.stdout) == _code(name, path.read_text())
         )
-        if same:
-            continue
-        changed.append(name)
+        if not same:
+            changed.append(name)
     return tuple(changed)
 
 
