@@ -276,3 +276,23 @@ def test_the_walkthroughs_stale_select_excerpt_is_caught(tmp_path) -> None:
 
 def test_the_repositorys_excerpts_are_current() -> None:
     assert workshop_excerpts.main([]) == 0
+
+
+def test_a_sets_folder_is_named_by_its_cpu_and_simd_level() -> None:
+    assert machines.slug("Intel(R) Xeon(R) Processor", ["avx2", "avx512f"]) == "intel-xeon-avx512"
+    assert machines.slug("AMD EPYC", ["avx", "avx2", "fma"]) == "amd-epyc-avx2"
+    assert (
+        machines.slug("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", ["sse4_2"])
+        == "intel-xeon-platinum-8481c-sse"
+    )
+
+
+def test_a_set_is_recorded_only_from_committed_code(tmp_path, monkeypatch) -> None:
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        dirty = " M stages/common/src/lib.rs\n" if args[0] == "status" else "abc123\n"
+        return subprocess.CompletedProcess(args, 0, dirty, "")
+
+    monkeypatch.setattr(machines, "_git", git)
+    with pytest.raises(SystemExit, match="commit these first"):
+        machines.record(tmp_path / "some-machine")
+    assert not (tmp_path / "some-machine" / "set.json").exists()

@@ -53,6 +53,7 @@ from workshop import (
     shown,
     stages,
 )
+from workshop.machines import cpu
 from workshop.workloads import CANONICAL
 
 # Recorded, never changed: the machine may set OPENBLAS_CORETYPE to choose the kernels.
@@ -279,22 +280,6 @@ def _command(*args: str) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def cpu() -> tuple[str, list[str]]:
-    """The CPU model and the SIMD extensions that matter here, from /proc/cpuinfo."""
-    info: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                info.setdefault(key.strip(), value.strip())  # the first CPU's lines
-    except OSError:
-        pass
-    model = info.get("model name") or platform.processor() or "unknown"
-    flags = info.get("flags", "").split()
-    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
-    return model, simd
 
 
 def environment() -> dict[str, Any]:

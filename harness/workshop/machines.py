@@ -22,6 +22,7 @@ import argparse
 import functools
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -55,9 +56,23 @@ def slug(cpu: str, simd: list[str]) -> str:
     return "-".join([*words, level])
 
 
-def this_machine() -> str:
-    from workshop.bench import cpu
+def cpu() -> tuple[str, list[str]]:
+    """The CPU model and the SIMD extensions that matter here, from /proc/cpuinfo."""
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())  # the first CPU's lines
+    except OSError:
+        pass
+    model = info.get("model name") or platform.processor() or "unknown"
+    flags = info.get("flags", "").split()
+    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
+    return model, simd
 
+
+def this_machine() -> str:
     return slug(*cpu())
 
 
@@ -200,8 +215,6 @@ def record(out: Path) -> dict[str, Any]:
             "make reference measures committed code only (a set records the commit it was "
             "measured at); commit these first:\n" + dirty.stdout.rstrip()
         )
-    from workshop.bench import cpu
-
     model, simd = cpu()
     env = {"cpu": model, "cpu_simd": simd, "cores": len(os.sched_getaffinity(0))}
     data = {
