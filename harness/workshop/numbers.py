@@ -397,16 +397,19 @@ def values(root: Path = REFERENCE, profiles: Path | None = None) -> dict[str, st
 
 
 def left_out(root: Path = REFERENCE) -> list[str]:
-    """One line per set a stage's ranges leave out, and why."""
+    """Which sets the stages' ranges leave out, and why: a line per set and change."""
     lines = []
     for refset in machines.sets(root):
+        by_change: dict[tuple[str, ...], list[str]] = {}
         for stage in stages.STAGES:
             changed = machines.stale_for(refset, [stage.name])
             if changed:
-                lines.append(
-                    f"{refset.name} (measured at {refset.commit[:7]}) is left out of "
-                    f"{stage.name}'s ranges: {', '.join(changed)} changed since"
-                )
+                by_change.setdefault(changed, []).append(stage.name)
+        for changed, names in by_change.items():
+            lines.append(
+                f"{refset.name} (measured at {refset.commit[:7]}) is left out of the ranges of "
+                f"{', '.join(names)}: {', '.join(changed)} changed since"
+            )
     return lines
 
 
