@@ -252,7 +252,7 @@ def floor_row(stage: Row | None, directory: Path) -> Row:
         return row
     estimates = directory / "estimates.json"
     if not estimates.exists():
-        row.detail = f"criterion has not timed it here (no {shown(estimates)}): `make bench-rust`"
+        row.detail = f"not timed here yet (no {shown(estimates)}): `make bench-rust` times it"
         return row
     median_ns = json.loads(estimates.read_text())["median"]["point_estimate"]
     sample = directory / "sample.json"

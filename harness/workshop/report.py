@@ -229,8 +229,7 @@ def bench_console(result: dict[str, Any]) -> None:
     missing = []
     for s in result["stages"]:
         if s["median_s"] is None:
-            what = "WRONG answer, not timed" if s["status"] == "WRONG" else s["status"]
-            missing.append(f"{s['name']}: {what} ({s['detail']})" if s["detail"] else s["name"])
+            missing.append(f"{s['name']}: {s['detail'] or s['status']}")
             continue
         table.add_row(
             s["name"],
