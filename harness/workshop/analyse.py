@@ -472,12 +472,8 @@ def claim_workers(profile: Profile) -> Claim:
 SAMPLY_CLAIMS: dict[str, Callable[[Profile], Claim]] = {"stage4_large": claim_workers}
 
 
-def claims_for(profile: Profile) -> list[Callable[[Profile], Claim]]:
-    """The claims that read ``profile``'s stacks (its recorder sees what they need)."""
-    return [check for _, check in keyed_claims_for(profile)]
-
-
 def keyed_claims_for(profile: Profile) -> list[tuple[str, Callable[[Profile], Claim]]]:
+    """The claims that read ``profile``'s stacks (its recorder sees what they need), by key."""
     subject = profile.meta.get("subject", profile.name)
     if profile.recorder == "samply":
         return [(f"samply.{subject}", SAMPLY_CLAIMS[subject])] if subject in SAMPLY_CLAIMS else []

@@ -348,11 +348,13 @@ def where_table(graphs: list[Graph]) -> str:
 def claims_list(graphs: list[Graph]) -> str:
     items = []
     for g in graphs:
-        for check in analyse.claims_for(g.prof):
+        for key, check in analyse.keyed_claims_for(g.prof):
             claim = check(g.prof)
             mark = (
                 '<span class="ok">✓ holds</span>' if claim.holds else '<span class="bad">✗</span>'
             )
+            if key in analyse.VARIES and not claim.holds:
+                mark = "<span>not on this CPU (it holds on some; the walkthrough says which)</span>"
             items.append(f"<li>{mark} {_e(claim.statement)}<br><small>{_e(claim.evidence)}</small>")
     return "<ul>" + "".join(items) + "</ul>" if items else "<p>No profile with a claim.</p>"
 

@@ -217,9 +217,12 @@ def render(prof: Profile, where: Path, bench: dict[str, float]) -> Path:
 def report(prof: Profile, svg: Path) -> str:
     """What ``make profile-STAGE`` prints: samples, the graph, the claim checked."""
     line = f"{prof.name} ({prof.recorder}): {prof.total} samples -> {shown(svg)}"
-    for check in analyse.claims_for(prof):
+    for key, check in analyse.keyed_claims_for(prof):
         result = check(prof)
-        line += f"\n  {'holds' if result.holds else 'DOES NOT HOLD'}: {result.statement}"
+        verdict = "holds" if result.holds else "DOES NOT HOLD"
+        if key in analyse.VARIES and not result.holds:
+            verdict = "not on this CPU (the walkthrough says where it holds)"
+        line += f"\n  {verdict}: {result.statement}"
         line += f"\n  ({result.evidence})"
     return line
 
