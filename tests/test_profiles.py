@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import poly_match
-from workshop import analyse, compare, draw, machines, profile, recorders, stacks
+from workshop import analyse, compare, draw, machines, numbers, profile, recorders, stacks
 from workshop import run as runner
 from workshop.stacks import Profile
 
@@ -353,8 +353,9 @@ def test_the_walkthrough_claim_holds_on_each_reference_set(machine, key):
 
 @pytest.mark.parametrize("key", sorted(analyse.VARIES))
 def test_a_claim_that_varies_says_on_which_machines(key):
-    holding = [name for name, claim in ON_SETS[key].items() if claim.holds]
-    assert holding, f"{key} holds on no reference set: the walkthrough should not make it"
+    # Among the sets measured at the stage's current code, as the docs' numbers are.
+    on = numbers.values()[f"claim.{key}.on"]
+    assert on != "no machine measured", f"{key} holds on no reference set: drop it from the docs"
     for doc, suffix in (("workshop.md", "on"), ("workshop.ko.md", "on_ko")):
         text = (Path(__file__).parents[1] / "docs" / doc).read_text()
         assert f"<!--n:claim.{key}.{suffix}-->" in text, (
