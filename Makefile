@@ -32,10 +32,13 @@ CARGO_PROFILE ?= profiling
 # Test and bench executables embed Python and link libpython, which extension modules must
 # not: harness/link-libpython.sh adds it to the workspace's executables alone.
 LINK_LIBPYTHON := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/harness/link-libpython.sh
-# Where runs write (ignored by git) and the committed reference set the docs quote, which
-# only `make reference` writes. The harness's workshop.RESULTS and workshop.REFERENCE match.
+# Where runs write (ignored by git) and the committed reference sets the docs quote, one per
+# CPU (reference/MACHINE/), which only `make reference` writes, on that machine. The
+# harness's workshop.RESULTS and workshop.REFERENCE match.
 OUT := results
 REFERENCE := reference
+# This machine's set: its folder name (intel-xeon-avx512, amd-epyc-avx2, ...), worked out once.
+MACHINE = $(eval MACHINE := $(shell PYTHONPATH=harness $(PYTHON) -m workshop.machines slug))$(MACHINE)
 # The stage names `make profile-STAGE` accepts, from the registry (harness/workshop/stages.py),
 # and stage4_large: stage 4 on the large workload (workshop.profile.SUBJECTS).
 STAGE_NAMES = $(shell PYTHONPATH=harness $(PYTHON) -c \
@@ -66,7 +69,10 @@ run: setup ## check and roughly time every built stage (quick; `make bench` is t
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@echo "creating .venv and installing the pinned Python packages (requirements.lock) with pip"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --no-compile -r requirements.lock
+	@# The lock pins every platform's and Python's packages: pip's line per package it skips
+	@# here ("Ignoring colorama: markers ...") or already has is not for anyone to act on.
+	@$(PY) -m pip install --disable-pip-version-check --no-compile -r requirements.lock \
+		| { grep -Ev '^(Ignoring |Requirement already satisfied: )' || true; }
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -90,8 +96,10 @@ build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run af
 
 # What a team installs without Rust: the final stage (or STAGE=stage3, STAGE=3) built by
 # maturin with the stages' profile for the stable ABI (abi3: one wheel for CPython 3.10 and
-# later), its sdist, and the baseline's wheel the stage imports, in dist/; auditwheel checks
-# the manylinux tag. `make test` installs them into a clean venv without Rust, checks them.
+# later), linked by zig for glibc 2.17 (manylinux2014, as CI's image), its sdist, and the
+# baseline's wheel the stage imports, in dist/; auditwheel checks the manylinux tag.
+# `make test` installs them into a clean venv without Rust and checks them there, and their
+# answers on every other CPython from 3.10 on the machine has (pyenv's).
 WHEEL_STAGE = stage$(patsubst stage%,%,$(if $(filter file undefined,$(origin STAGE)),4,$(STAGE)))
 WHEEL_STAMP = dist/.built-$(WHEEL_STAGE)
 dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
@@ -101,8 +109,18 @@ dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
 	touch $@
 
 .PHONY: wheel
-wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for Python >= 3.10 + sdist -> dist/, audited
+wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for CPython >= 3.10 on glibc >= 2.17 + sdist -> dist/, audited
 	@echo "dist/ has $(WHEEL_STAGE)'s wheel and sdist (up to date):" $(notdir $(wildcard dist/poly_match_$(WHEEL_STAGE)-*))
+
+# The wheel on a CPython this machine does not have: Debian's own (sid: 3.14 today), in a
+# minimal Debian that debootstrap makes in build/debian-$(DEBIAN_SUITE)/ (as root; about two
+# minutes the first time, seconds after). Not in `make test`: root, and Debian's mirror.
+DEBIAN_SUITE ?= sid
+.PHONY: wheel-debian
+wheel-debian: $(WHEEL_STAMP) ## the wheel's answers on Debian sid's CPython (3.14), in a debootstrap folder in build/ (root, ~2 min)
+	@command -v debootstrap > /dev/null || { echo "installing debootstrap (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+	$(PY) -m workshop.wheel check-debian --stage $(WHEEL_STAGE) --suite $(DEBIAN_SUITE)
 
 # --- benchmarks --------------------------------------------------------------
 
@@ -128,8 +146,7 @@ BENCH_BUDGET ?= 60
 FLOOR ?= 1
 .PHONY: bench
 bench: setup ## the measured table: every stage checked, then timed -> results/bench.{md,json,svg}
-	if [ "$(FLOOR)" = 1 ]; then $(MAKE) --no-print-directory bench-rust; \
-	else echo "the stage 4 floor (criterion, no Python) is not measured in this run: make bench-rust"; fi
+	@if [ "$(FLOOR)" = 1 ]; then $(MAKE) --no-print-directory bench-rust; fi
 	$(PY) -m workshop.bench --budget $(BENCH_BUDGET) --out $(OUT)
 
 # Polygons 1k/10k/100k with points 100/1k/10k; a cell predicted to take longer than
@@ -221,14 +238,19 @@ PROFILE_ARGS = --profiler $(PROFILER) --seconds $(PROFILE_SECONDS) --rate $(PROF
 IF_REFUSED := --skip-if-refused
 # Flamegraph drawing (inferno) and Rust v0 demangling (rustfilt): pinned CLI tools from
 # crates.io, installed into .venv/bin (not workspace crates: they are tools, not lessons).
+# inferno is pinned, with what it needs, by harness/tools/Cargo.lock (its own published
+# lock pins a yanked crate, for its tests); rustfilt publishes no lock, so its version is
+# the pin (`cargo install --locked` would lock nothing and say so).
 INFERNO := $(VENV)/bin/inferno-flamegraph
 RUSTFILT := $(VENV)/bin/rustfilt
-$(INFERNO): | $(VENV)/.installed
-	@echo "installing inferno (draws the flamegraphs) into .venv/bin: cargo install, once"
-	cargo install --locked inferno --version 0.12.8 --root $(VENV)
+$(INFERNO): harness/tools/Cargo.toml harness/tools/Cargo.lock | $(VENV)/.installed
+	@echo "building inferno (draws the flamegraphs) into .venv/bin: once"
+	cargo build --locked --release --manifest-path harness/tools/Cargo.toml \
+		--target-dir target/tools -p inferno --bin inferno-flamegraph
+	cp target/tools/release/inferno-flamegraph $@
 $(RUSTFILT): | $(VENV)/.installed
 	@echo "installing rustfilt (reads Rust's symbol names) into .venv/bin: cargo install, once"
-	cargo install --locked rustfilt --version 0.2.1 --root $(VENV)
+	cargo install rustfilt --version 0.2.1 --root $(VENV)
 PROFILE_TOOLS := $(INFERNO) $(RUSTFILT)
 # samply, the second recorder: installed the first time PROFILER=samply asks for it, not by
 # `make` (it compiles for a few minutes). cargo shows its own progress.
@@ -271,22 +293,26 @@ profile-script: $(VENV)/.installed $(PROFILE_TOOLS) $(RECORDER) ## profile your 
 	$(PY) -m workshop profile --profiler $(PROFILER) --rate $(PROFILE_RATE) \
 		--out $(PROFILE_OUT)/scripts $${NAME:+--name "$$NAME"} --split "$$SCRIPT"
 
-# The committed reference set: what the docs quote and a reader sees without running
-# anything. Only this target writes reference/ and profiles/reference/; every other one
-# writes results/ and profiles/runs/.
+# The committed reference sets: what the docs quote and a reader sees without running
+# anything, one per CPU (harness/README.md#reference-sets-one-per-cpu). Only this target
+# writes reference/ and profiles/reference/, and only this machine's folder in them (it
+# records the commit measured, so it refuses uncommitted code); every other one writes
+# results/ and profiles/runs/.
 .PHONY: reference
-reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure everything into reference/ and profiles/reference/ (slow), re-render the docs' numbers
-	$(MAKE) --no-print-directory OUT=$(REFERENCE) PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= \
+reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure this machine's set into reference/MACHINE/ and profiles/reference/MACHINE/ (slow), re-render the docs' numbers
+	$(PY) -m workshop.machines record $(REFERENCE)/$(MACHINE)
+	$(MAKE) --no-print-directory OUT=$(REFERENCE)/$(MACHINE) \
+		PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
 		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-signals bench-threads \
 		bench-outliers fp profiles
-	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) IF_REFUSED= PROFILER=samply \
-		profiles compare
-	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE) compare
-	$(MAKE) --no-print-directory OUT=$(REFERENCE) bench-setup
+	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
+		PROFILER=samply profiles compare
+	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) compare
+	$(MAKE) --no-print-directory OUT=$(REFERENCE)/$(MACHINE) bench-setup
 	$(MAKE) --no-print-directory docs-numbers
 
 .PHONY: docs-numbers
-docs-numbers: $(VENV)/.installed ## re-render the docs' measured numbers from reference/
+docs-numbers: $(VENV)/.installed ## re-render the docs' measured numbers from reference/ (the typical machine's, the ranges)
 	$(PY) -m workshop.numbers --write
 
 # --- workshop ----------------------------------------------------------------
@@ -355,7 +381,7 @@ test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the R
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
 	poly_match_stage4._core
 .PHONY: lint
-lint: setup ## clippy -D warnings and rustfmt (the workspace, the crate `workshop new` writes), ruff; every path and target the docs name exists; every measured number in the docs is the reference data's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
+lint: setup ## clippy -D warnings and rustfmt (the workspace, the crate `workshop new` writes), ruff; every path and target the docs name exists; every measured number in the docs is the reference data's, every code block the source's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all --check
 	$(PY) -m workshop.newcrate --lint
@@ -363,6 +389,7 @@ lint: setup ## clippy -D warnings and rustfmt (the workspace, the crate `worksho
 	$(PY) -m ruff format --check .
 	$(PY) -m workshop.doccheck
 	$(PY) -m workshop.numbers
+	$(PY) -m workshop.excerpts
 	$(PY) -m mypy.stubtest $(STUBTEST_MODULES)
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows

@@ -376,3 +376,13 @@ def test_the_article_crate_builds_and_picks_as_the_baseline(monkeypatch, tmp_pat
     bench_debug.check(article)  # raises SystemExit unless the baseline's picks
     out, loaded = bench_debug.child(article, "--check", "stage2")
     assert loaded.startswith(str(tmp_path)) and f"checked {bench.OK}" in out
+
+
+def test_a_miss_smaller_than_the_runs_spread_is_called_noise():
+    target = 10e-3
+    met = report.target_verdict({"median_s": 9.5e-3, "q1_s": 9.0e-3}, target)
+    noise = report.target_verdict({"median_s": 10.4e-3, "q1_s": 9.8e-3}, target)
+    missed = report.target_verdict({"median_s": 14e-3, "q1_s": 13e-3}, target)
+    assert met == "met on this run"
+    assert noise.startswith("missed by 400 µs (4%)") and "noise, not a verdict" in noise
+    assert missed.startswith("**not met**") and "noise" not in missed

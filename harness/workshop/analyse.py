@@ -3,8 +3,11 @@
 ``CATEGORIES`` name where a sample's time goes (the page's "where the time goes" table
 and the docs' shares); ``FAMILIES`` say where a frame's code comes from (the palette);
 ``CLAIMS`` are the walkthrough's statements about each stage's profile, checked on the
-stacks by the page and by tests/test_profiles.py alike. Recorder-specific: py-spy's
-claims read Python frames; samply's (``SAMPLY_CLAIMS``) read threads and Rust frames.
+stacks by the page and by tests/test_profiles.py alike, on a fresh recording and on every
+reference set (``claims_on_sets``). Recorder-specific: py-spy's claims read Python frames;
+samply's (``SAMPLY_CLAIMS``) read threads and Rust frames. A claim is keyed ``SUBJECT`` or
+``SUBJECT.what``; the ones in ``VARIES`` hold on some CPUs only, and the docs say on which
+(``claim.KEY.on``, rendered by workshop.numbers).
 
 A reader's own script has no stage to name its frames: ``origin`` says where each frame's
 code comes from, read off its file (the reader's files, a package in site-packages, the
@@ -353,6 +356,7 @@ class Claim:
     statement: str
     holds: bool
     evidence: str
+    share: float | None = None  # the measured share the statement is about, if one
 
 
 def rust_called_from(stacks: Stacks, caller: str) -> Stacks:
@@ -496,16 +500,94 @@ def claim_scipy(profile: Profile) -> Claim:
     return Claim(profile.name, statement, total >= MIN_SAMPLES and 0 < 2 * tree < total, evidence)
 
 
+def _biggest(profile: Profile, key: str, statement: str) -> Claim:
+    """``key`` is the biggest item of "where the time goes" in ``profile``'s timed calls."""
+    cats = where_time_goes(profile)
+    total = sum(cats.values())
+    rest = [(k, n) for k, n in cats.most_common() if k != key]
+    runner_up = rest[0] if rest else ("nothing", 0)
+    evidence = (
+        f"{LABELS[key]}: {_pct(cats[key], total)}; the next: "
+        f"{LABELS.get(runner_up[0], runner_up[0])} {_pct(runner_up[1], total)}"
+    )
+    holds = total >= MIN_SAMPLES and cats[key] > runner_up[1]
+    return Claim(profile.name, statement, holds, evidence, cats[key] / max(total, 1))
+
+
+def claim_stage0_select(profile: Profile) -> Claim:
+    statement = (
+        "stage0: select_best_polygon is under 5% of the call: optimising it is wasted effort"
+    )
+    cats = where_time_goes(profile)
+    total = sum(cats.values())
+    evidence = f"{LABELS['select']}: {_pct(cats['select'], total)}"
+    holds = total >= MIN_SAMPLES and cats["select"] < 0.05 * total
+    return Claim(profile.name, statement, holds, evidence, cats["select"] / max(total, 1))
+
+
+NUMPY_BORROW = r"^numpy::borrow::|^<?hashbrown::|^std::collections::hash::|_mm_movemask_epi8"
+
+
+def claim_stage1_biggest(profile: Profile) -> Claim:
+    statement = (
+        "stage1: extract / cast is the biggest item, and most of it is numpy's registry of "
+        "borrowed arrays (numpy::borrow and its hashbrown map)"
+    )
+    claim = _biggest(profile, "extract", statement)
+    extract = {
+        s: n
+        for s, n in profile.timed().items()
+        if classify([f for f in s if not THREAD.match(f)]) == "extract"
+    }
+    borrow = sum(n for s, n in extract.items() if any(re.search(NUMPY_BORROW, f) for f in s))
+    evidence = f"{claim.evidence}; numpy's borrow registry: {_pct(borrow, count(extract))} of it"
+    holds = claim.holds and 2 * borrow > count(extract)
+    return Claim(profile.name, statement, holds, evidence, claim.share)
+
+
+def claim_stage1_lost_caller(profile: Profile) -> Claim:
+    """py-spy loses the caller of a Rust function that was not inlined (see
+    ``rust_called_from``): the frames it calls then sit right under run_pipeline."""
+    statement = (
+        "stage1: most of the Rust frames sit right under run_pipeline, not under the "
+        "stage's find_close_polygons (py-spy lost their caller)"
+    )
+    region = rust_called_from(profile.timed(), RUN_PIPELINE)
+    total = count(region)
+    lost = sum(n for s, n in region.items() if not re.match(r"^<?stage\d\w*::", s[0]))
+    evidence = f"Rust right under run_pipeline, the stage's function not first: {_pct(lost, total)}"
+    holds = total >= MIN_SAMPLES and 2 * lost > total
+    return Claim(profile.name, statement, holds, evidence, lost / max(total, 1))
+
+
+def claim_stage2_biggest(profile: Profile) -> Claim:
+    statement = "stage2: the biggest item left is select_best_polygon, still Python"
+    return _biggest(profile, "select", statement)
+
+
 CLAIMS: dict[str, Callable[[Profile], Claim]] = {
     "stage0": claim_stage0,
+    "stage0.select": claim_stage0_select,
     "numba": claim_numba,
     "scipy": claim_scipy,
     "stage1": claim_stage1,
+    "stage1.biggest": claim_stage1_biggest,
+    "stage1.lost_caller": claim_stage1_lost_caller,
     "stage2_alloc": claim_stage2,
     "stage2": claim_stage2,
+    "stage2.biggest": claim_stage2_biggest,
     "stage3": claim_one_call,
     "stage4": claim_one_call,
 }
+# Claims that hold on some CPUs only: the walkthrough quotes them with the machines they
+# hold on (``claim.KEY.on``). Stage 2's biggest item: select_best_polygon on the AVX2
+# EPYC; on an AVX-512 Xeon the Rust library code of the search is as big.
+VARIES = {"stage2.biggest"}
+
+
+def subject_of(key: str) -> str:
+    """The profile a claim reads: ``stage2.biggest`` -> ``stage2``."""
+    return key.split(".")[0]
 
 
 # --- recording ---------------------------------------------------------------------
@@ -542,11 +624,56 @@ def claim_workers(profile: Profile) -> Claim:
 SAMPLY_CLAIMS: dict[str, Callable[[Profile], Claim]] = {"stage4_large": claim_workers}
 
 
-def claims_for(profile: Profile) -> list[Callable[[Profile], Claim]]:
-    """The claims that read ``profile``'s stacks (its recorder sees what they need)."""
+def keyed_claims_for(profile: Profile) -> list[tuple[str, Callable[[Profile], Claim]]]:
+    """The claims that read ``profile``'s stacks (its recorder sees what they need), by key."""
     subject = profile.meta.get("subject", profile.name)
-    table = SAMPLY_CLAIMS if profile.recorder == "samply" else CLAIMS
-    return [table[subject]] if subject in table else []
+    if profile.recorder == "samply":
+        return [(f"samply.{subject}", SAMPLY_CLAIMS[subject])] if subject in SAMPLY_CLAIMS else []
+    return [(key, check) for key, check in CLAIMS.items() if subject_of(key) == subject]
+
+
+# --- every reference set ------------------------------------------------------------------
+
+
+def set_claims(folder: Path) -> dict[str, Claim]:
+    """Every claim checked on one set of profiles (py-spy's in ``folder``, samply's in
+    ``folder/samply``): ``{key: Claim}``, the keys as in ``CLAIMS`` (samply's ``samply.X``)."""
+    out = {}
+    for where in (folder, folder / "samply"):
+        for folded in sorted(where.glob("*.folded")):
+            prof = Profile.read(folded)
+            for key, check in keyed_claims_for(prof):
+                out[key] = check(prof)
+    return out
+
+
+def claims_on_sets(found: list[tuple[str, str, Path]]) -> dict[str, dict[str, Claim]]:
+    """``{claim key: {set name: Claim}}`` over ``(name, CPU, profiles folder)`` sets."""
+    table: dict[str, dict[str, Claim]] = {}
+    for name, _, folder in found:
+        for key, claim in set_claims(folder).items():
+            table.setdefault(key, {})[name] = claim
+    return table
+
+
+def claim_values(
+    found: list[tuple[str, str, Path]], counts: Callable[[str, str], bool] = lambda *_: True
+) -> dict[str, str]:
+    """``claim.KEY.on`` (``.on_ko``): the machines a claim holds on, as the docs say it,
+    among the sets that ``counts(set name, claim key)`` (all of them where none does)."""
+    cpus = {name: cpu for name, cpu, _ in found}
+    out = {}
+    for key, by_set in claims_on_sets(found).items():
+        counted = {name: c for name, c in by_set.items() if counts(name, key)} or by_set
+        holding = [cpus[name] for name, claim in counted.items() if claim.holds]
+        if len(holding) == len(counted):
+            on, on_ko = "every machine measured", "측정한 모든 머신"
+        elif holding:
+            on = on_ko = "; ".join(holding)
+        else:
+            on, on_ko = "no machine measured", "측정한 머신 중 없음"
+        out[f"claim.{key}.on"], out[f"claim.{key}.on_ko"] = on, on_ko
+    return out
 
 
 def recorder_view(profile: Profile) -> dict[str, float]:

@@ -53,6 +53,7 @@ from workshop import (
     shown,
     stages,
 )
+from workshop.machines import cpu
 from workshop.workloads import CANONICAL
 
 # Recorded, never changed: the machine may set OPENBLAS_CORETYPE to choose the kernels.
@@ -251,7 +252,7 @@ def floor_row(stage: Row | None, directory: Path) -> Row:
         return row
     estimates = directory / "estimates.json"
     if not estimates.exists():
-        row.detail = f"no {estimates}; `make bench-rust` writes it"
+        row.detail = f"not timed here yet (no {shown(estimates)}): `make bench-rust` times it"
         return row
     median_ns = json.loads(estimates.read_text())["median"]["point_estimate"]
     sample = directory / "sample.json"
@@ -279,22 +280,6 @@ def _command(*args: str) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def cpu() -> tuple[str, list[str]]:
-    """The CPU model and the SIMD extensions that matter here, from /proc/cpuinfo."""
-    info: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                info.setdefault(key.strip(), value.strip())  # the first CPU's lines
-    except OSError:
-        pass
-    model = info.get("model name") or platform.processor() or "unknown"
-    flags = info.get("flags", "").split()
-    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
-    return model, simd
 
 
 def environment() -> dict[str, Any]:
@@ -491,8 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         quiet=args.quiet,
         command=command_line("workshop.bench", argv),
     )
-    print(report.bench_markdown(result))
-    print(f"wrote {shown(args.out)}/bench.json, bench.md, bench.svg, bench.png")
+    report.bench_console(result)
+    print(f"wrote {shown(args.out)}/bench.json, bench.md (this table), bench.svg, bench.png")
     wrong = [f"{s['name']}: {s['detail']}" for s in result["stages"] if s["status"] == WRONG]
     return exit_status(wrong, "{n} stage(s) give a wrong answer and were not timed")
 

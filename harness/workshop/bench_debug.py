@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workshop import REPO, RESULTS, bench, child_env, report, run, shown
+from workshop import REPO, RESULTS, bench, child_env, machines, report, run, shown
 
 STAGES_DIR = REPO / "stages"
 BUILD = REPO / "build"
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in names
     ]
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{bench.cpu()[0]}, Python {platform.python_version()}"
+    machine = f"{machines.cpu()[0]}, Python {platform.python_version()}"
     conditions = (
         f"{args.samples} samples per build, each a fresh `python -m workshop.run "
         f"{builds[0].stage} --seconds {args.seconds}` on the canonical workload, rounds "

@@ -4,9 +4,10 @@
     python -m workshop.compare --profiler samply   # profiles/runs/samply/index.html
     python -m workshop.compare --changed           # redraw only what changed
 
-The page shows your own run when the folder holds profiles, and the reference set
-(profiles/reference/, read only, linked from the page) otherwise; its first line says
-which. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
+The page shows your own run when the folder holds profiles, and the typical machine's
+reference set (profiles/reference/MACHINE/, read only, linked from the page) otherwise; its
+first line says which, and the walkthrough's claims are checked on every reference set
+too. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
 made of them, and never records anything.
 
 One page that works offline from the file system: the flamegraphs are inferno's
@@ -27,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, shown
+from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, machines, shown
 from workshop import profile as subjects
 from workshop.report import fmt_time
 from workshop.stacks import Profile, read_meta
@@ -363,13 +364,47 @@ def where_table(graphs: list[Graph]) -> str:
 def claims_list(graphs: list[Graph]) -> str:
     items = []
     for g in graphs:
-        for check in analyse.claims_for(g.prof):
+        for key, check in analyse.keyed_claims_for(g.prof):
             claim = check(g.prof)
             mark = (
                 '<span class="ok">✓ holds</span>' if claim.holds else '<span class="bad">✗</span>'
             )
+            if key in analyse.VARIES and not claim.holds:
+                mark = "<span>not on this CPU (it holds on some; the walkthrough says which)</span>"
             items.append(f"<li>{mark} {_e(claim.statement)}<br><small>{_e(claim.evidence)}</small>")
     return "<ul>" + "".join(items) + "</ul>" if items else "<p>No profile with a claim.</p>"
+
+
+def claims_by_set() -> str:
+    """Every claim on every reference set's stacks: the walkthrough quotes the typical
+    machine, and says where a claim does not hold everywhere."""
+    found = machines.sets()
+    table = analyse.claims_on_sets([(s.name, s.cpu, s.profiles) for s in found])
+    if not table:
+        return ""
+    head = "".join(f"<th>{_e(s.cpu)}<br><small>{_e(s.name)}/</small></th>" for s in found)
+    rows = []
+    for key, by_set in table.items():
+        cells = []
+        for s in found:
+            claim = by_set.get(s.name)
+            if claim is None:
+                cells.append("<td>·</td>")
+                continue
+            mark = '<span class="ok">✓</span>' if claim.holds else '<span class="bad">✗</span>'
+            cells.append(f'<td title="{_e(claim.evidence)}">{mark}</td>')
+        statement = next(iter(by_set.values())).statement
+        varies = " <small>(holds on some CPUs: the walkthrough says which)</small>"
+        rows.append(
+            f"<tr><td>{_e(statement)}{varies if key in analyse.VARIES else ''}</td>"
+            f"{''.join(cells)}</tr>"
+        )
+    return (
+        "<h3>On every reference set</h3>"
+        f'<table class="wide"><tr><th>claim</th>{head}</tr>{"".join(rows)}</table>'
+        "<p><small>The same claims on the profiles recorded on each machine "
+        "(profiles/reference/MACHINE/); hover a mark for the samples it counts.</small></p>"
+    )
 
 
 def legend(table: dict[str, tuple[str, float]] = analyse.FAMILIES) -> str:
@@ -454,6 +489,7 @@ def page(
     steps: list[tuple[str, str]] | None = None,
     subject: str = "poly-match: where the time goes",
     root: str = "",
+    on_sets: str = "",
 ) -> str:
     """The page for ``graphs``, written in ``base`` (links are relative to it)."""
     metas = [g.prof.meta for g in graphs]
@@ -504,6 +540,7 @@ def page(
         where_table(graphs),
         '<h2 id="claims">The walkthrough\'s claims, checked on these stacks</h2>',
         claims_list(graphs),
+        on_sets,
         extra,
         '<h2 id="all">Every graph</h2>',
         f"<ul>{every}</ul>",
@@ -531,15 +568,13 @@ def _date(folder: Path, names: list[str]) -> str:
 
 
 def reference_header(reference: Path, bench: Path) -> str:
-    """``the reference set recorded here: profiles/reference/, DATE, CPU``."""
-    from workshop import numbers
-
+    """``the reference set recorded here: profiles/reference/MACHINE/, DATE, CPU``."""
     env = read_meta(bench).get("env", {})
     said = [f"the reference set recorded here: {_e(_shown_repo(reference))}/"]
     if env.get("date"):
         said.append(env["date"][:10])
     if env.get("cpu"):
-        said.append(_e(numbers.cpu_label(env)))
+        said.append(_e(machines.cpu_label(env)))
     return ", ".join(said)
 
 
@@ -588,7 +623,7 @@ def existing_diffs(folder: Path, names: list[str]) -> dict[tuple[str, str], tupl
 
 def build(
     out: Path = PROFILES,
-    reference: Path = PROFILES_REFERENCE,
+    reference: Path | None = None,
     changed: bool = False,
     recorder: str = "py-spy",
     bench: Path | None = None,
@@ -597,9 +632,18 @@ def build(
 
     Your run when ``out`` holds profiles: its graphs and diffs are (re)drawn there
     (with ``changed``, only those whose inputs are newer). Otherwise the reference set:
-    read only, nothing is drawn, the page links to the graphs in ``reference``.
+    read only, nothing is drawn, the page links to the graphs in ``reference`` (by
+    default the typical machine's set).
     """
+    if reference is None:
+        reference = machines.typical().profiles
     here, ref = subjects.folder(out, recorder), subjects.folder(reference, recorder)
+    # A reference set's own page (`make reference` draws it): any machine's, not only the
+    # typical one's.
+    in_sets = here.resolve().is_relative_to(PROFILES_REFERENCE.resolve())
+    if in_sets and here.resolve() != ref.resolve():
+        reference = out
+        ref = here
     is_reference = here.resolve() == ref.resolve()
     names = profiled(here)
     own = bool(names) or is_reference
@@ -640,7 +684,9 @@ def build(
         extra = recorders_table(both)
     here.mkdir(parents=True, exist_ok=True)
     index = here / "index.html"
-    index.write_text(page(graphs, diffs, here, header, recorder, links, extra))
+    index.write_text(
+        page(graphs, diffs, here, header, recorder, links, extra, on_sets=claims_by_set())
+    )
     return index
 
 
@@ -828,8 +874,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference",
         type=Path,
-        default=PROFILES_REFERENCE,
-        help="shown when --out has no profiles",
+        help="shown when --out has no profiles (default: the typical machine's set in "
+        f"{_shown_repo(PROFILES_REFERENCE)}/)",
     )
     parser.add_argument("--profiler", choices=list(subjects.RECORDERS), default="py-spy")
     parser.add_argument("--bench", type=Path, help="bench.json for the time per call")

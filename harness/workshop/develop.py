@@ -5,6 +5,8 @@
 
 - On a terminal, cargo's own progress bar and colours (maturin's ``--quiet`` would hide
   the bar, and a pipe would turn both off, so they are asked for explicitly).
+- pip's report on the dependencies maturin installs ("Requirement already satisfied")
+  left out; its errors are shown.
 - After a compile error, rustc's messages and nothing more: maturin's closing
   ``💥 maturin failed ... Caused by: Cargo build finished with "exit status: 101": env -u
   CARGO ...`` repeats the whole cargo command line, which tells a reader nothing. Other
@@ -91,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         str(manifest),
     ]
     env = terminal_env(dict(os.environ)) if sys.stdout.isatty() else dict(os.environ)
+    # maturin asks pip for the crate's Python dependencies at every build: its
+    # "Requirement already satisfied" lines are for no one (pip's errors still show).
+    env.setdefault("PIP_QUIET", "1")
     with subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     ) as child:

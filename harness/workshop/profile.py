@@ -158,8 +158,11 @@ def record(
 def default_bench(out: Path) -> Path:
     """The bench.json whose medians title ``out``'s graphs: the reference set's for the
     reference profiles, your run's otherwise."""
-    inside = out.resolve().is_relative_to(PROFILES_REFERENCE.resolve())
-    return (REFERENCE if inside else RESULTS) / "bench.json"
+    where = out.resolve()
+    if where.is_relative_to(PROFILES_REFERENCE.resolve()) and where != PROFILES_REFERENCE.resolve():
+        machine = where.relative_to(PROFILES_REFERENCE.resolve()).parts[0]
+        return REFERENCE / machine / "bench.json"
+    return RESULTS / "bench.json"
 
 
 def bench_seconds(bench: Path) -> dict[str, float]:
@@ -190,9 +193,12 @@ def render(prof: Profile, where: Path, bench: dict[str, float]) -> Path:
 def report(prof: Profile, svg: Path) -> str:
     """What ``make profile-STAGE`` prints: samples, the graph, the claim checked."""
     line = f"{prof.name} ({prof.recorder}): {prof.total} samples -> {shown(svg)}"
-    for check in analyse.claims_for(prof):
+    for key, check in analyse.keyed_claims_for(prof):
         result = check(prof)
-        line += f"\n  {'holds' if result.holds else 'DOES NOT HOLD'}: {result.statement}"
+        verdict = "holds" if result.holds else "DOES NOT HOLD"
+        if key in analyse.VARIES and not result.holds:
+            verdict = "not on this CPU (the walkthrough says where it holds)"
+        line += f"\n  {verdict}: {result.statement}"
         line += f"\n  ({result.evidence})"
     return line
 
