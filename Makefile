@@ -304,10 +304,11 @@ exercise-stage:
 		echo "no exercise for STAGE=$(STAGE): use STAGE=1, 2 or 3 (stages/exercise1/ ...)"; \
 		exit 2; fi
 
+# The checks print each failure's message (what to change first), no traceback.
 .PHONY: check-exercise
 check-exercise: $(VENV)/.installed exercise-stage ## build your stages/exerciseN (STAGE=1, 2 or 3; default 1), check it
 	$(PY) -m workshop.develop $(EXERCISE) --again "make check-exercise STAGE=$(STAGE)"
-	RUST_BACKTRACE=0 $(PY) -m pytest -p no:cacheprovider -q -rfE $(EXERCISE)/tests/test_exercise.py
+	$(PY) -m workshop.exercises $(STAGE)
 
 .PHONY: reset-exercise
 reset-exercise: exercise-stage ## put exercise STAGE's starter back (discards your edits to its src/)
