@@ -292,8 +292,9 @@ docs-numbers: $(VENV)/.installed ## re-render the docs' measured numbers from re
 # --- workshop ----------------------------------------------------------------
 
 # The hands-on exercises (docs/workshop.md#exercise-1): one starter crate per stage,
-# stages/exerciseN/ (N = 1, 2, 3), written by you. Not stages: `make build` and the
-# benchmark leave them alone. Each fails, saying what to do, until its TODOs are done.
+# stages/exerciseN/ (N = 1, 2, 3), written by you; its answer, stages/exerciseN/solution.rs,
+# is for after. Not stages: `make build` and the benchmark leave them alone. Each fails,
+# saying what to do, until its TODOs are done.
 STAGE ?= 1
 EXERCISE := stages/exercise$(STAGE)
 # Which hint `make hint` printed last, per exercise: build/ is not tracked.
@@ -331,7 +332,7 @@ hint: exercise-stage ## print the next hint for exercise STAGE (LEVEL=k: hint k)
 	awk -v k=$$level '/^## Hint /{h++; next} h==k' $$hints; \
 	if [ "$$level" -lt "$$total" ]; then \
 		echo "== next: make hint STAGE=$(STAGE)    (any level: make hint STAGE=$(STAGE) LEVEL=k)"; \
-	else echo "== that was the last hint; the answer is folded in docs/workshop.md#exercise-$(STAGE)"; fi
+	else echo "== that was the last hint; the whole answer, with its comments: $(EXERCISE)/solution.rs"; fi
 
 # The lesson of stage N as a diff from stage N-1 (tests left out); the stage READMEs embed it.
 diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesson: diff-stage1 ... diff-stage4
