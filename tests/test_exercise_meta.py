@@ -346,8 +346,25 @@ def lib_rs(n: int) -> Path:
     return crate(n) / "src" / "lib.rs"
 
 
+def answer(n: int) -> str:
+    """The answer's lines (``stages/exerciseN/solution.rs`` without its header comment)."""
+    header, blank, lines = (crate(n) / "solution.rs").read_text().partition("\n\n")
+    assert blank and all(line.startswith("//") for line in header.splitlines()), (
+        f"stages/exercise{n}/solution.rs: a header of // lines, a blank line, the answer"
+    )
+    return lines
+
+
+def splice(source: str, code: str) -> str:
+    """``source`` with ``code`` between its markers, in place of what was there."""
+    start, end = region(source)
+    lines = source.splitlines(keepends=True)
+    return "".join([*lines[: start + 1], code, *lines[end:]])
+
+
 def solution(n: int) -> str:
-    return (crate(n) / "solution.rs").read_text()
+    """The starter with the answer between its markers: the lib.rs the answer makes."""
+    return splice(starter(n), answer(n))
 
 
 def region(source: str) -> tuple[int, int]:
@@ -364,13 +381,6 @@ def region(source: str) -> tuple[int, int]:
 def inside(source: str) -> str:
     start, end = region(source)
     return "\n".join(source.splitlines()[start + 1 : end])
-
-
-def outside(source: str) -> list[str]:
-    """The lines around the region, without the ``//!`` header (the solution has its own)."""
-    start, end = region(source)
-    lines = source.splitlines()
-    return [line for line in lines[:start] + lines[end:] if not line.startswith("//!")]
 
 
 def code_lines(text: str) -> list[str]:
@@ -413,11 +423,12 @@ def starter(n: int) -> str:
 
 
 def mistaken(m: Mistake) -> str:
-    source = solution(m.n)
+    """The starter with the answer, ``m.edits`` applied, between its markers."""
+    code = answer(m.n)
     for old, new in m.edits:
-        assert source.count(old) == 1, f"{m.id}: expected once in the answer: {old!r}"
-        source = source.replace(old, new)
-    return source
+        assert code.count(old) == 1, f"{m.id}: expected once in the answer: {old!r}"
+        code = code.replace(old, new)
+    return splice(starter(m.n), code)
 
 
 # --- building many variants of the exercises at once -------------------------------------
@@ -641,12 +652,10 @@ def test_the_starter_has_its_todos_in_order_and_says_where_to_look(n: int) -> No
 
 
 @pytest.mark.parametrize("n", EXERCISES)
-def test_the_solution_is_the_starter_with_its_region_filled(n: int, tmp_path: Path) -> None:
-    answer = solution(n)
-    assert outside(answer) == outside(starter(n)), "only the region (and the header) differ"
-    assert NOT_IMPLEMENTED not in answer and "TODO(" not in answer
-    copy = tmp_path / "solution.rs"
-    copy.write_text(answer)
+def test_the_answer_between_the_markers_is_rustfmt_clean(n: int, tmp_path: Path) -> None:
+    assert NOT_IMPLEMENTED not in answer(n) and "TODO(" not in answer(n)
+    copy = tmp_path / "lib.rs"
+    copy.write_text(solution(n))
     rustfmt = subprocess.run(  # (rustfmt --check passes anything read from stdin)
         ["rustfmt", "--check", "--edition", "2024", str(copy)],
         capture_output=True,

@@ -13,6 +13,7 @@ message, what to change first, and no traceback (this module is a pytest plugin 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 import sys
@@ -44,6 +45,36 @@ SQUARED_BELOW = (8.650142622167833, -5.017472731979259)
 HYPOT_BELOW = (9.971091929907367, -0.7598195347160795)
 
 PANICKED = "Your Rust code panicked"
+
+
+def boundary(squared_too: str = "") -> list[Any]:
+    """``(center, why)`` parameters of the checks on SQUARED_BELOW and HYPOT_BELOW: why the
+    mistake keeps the center (``squared_too``: what else keeps the first one)."""
+    return [
+        pytest.param(
+            SQUARED_BELOW,
+            "its squared distance, {d2!r}, is below 10 * 10, but its square root rounds up "
+            "to 10.0: `d2 < max_dist * max_dist` is not `sqrt(d2) < max_dist`" + squared_too,
+            id="squared",
+        ),
+        pytest.param(
+            HYPOT_BELOW,
+            "`hypot` gives {hypot!r} here, but numpy's sqrt(dx*dx + dy*dy) gives 10.0: "
+            "hypot rounds its own way",
+            id="hypot",
+        ),
+    ]
+
+
+def kept_on_the_boundary(todo: str, center: tuple[float, float], why: str) -> str:
+    """The failure when a search keeps a boundary center: ``todo`` first, then why."""
+    d2, hypot = center[0] ** 2 + center[1] ** 2, math.hypot(*center)
+    return (
+        f"{todo} The center {center} is not close to (0, 0) for the baseline on any CPU, "
+        f"yet your search keeps it: {why.format(d2=d2, hypot=hypot)}."
+    )
+
+
 # A failing check prints at most this many lines: its message, never a traceback.
 MAX_LINES = 15
 PYTEST_ARGS = ("-p", "no:cacheprovider", "-p", "workshop.exercises", "--assert=plain", "-q", "-rfE")

@@ -10,7 +10,6 @@ mistake). No timing: this machine's speed is not the lesson.
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -106,30 +105,15 @@ def test_strictly_closer_than_max_dist() -> None:
 
 
 @pytest.mark.usefixtures("done")
-@pytest.mark.parametrize(
-    ("center", "why"),
-    [
-        (
-            exercises.SQUARED_BELOW,
-            "its squared distance, {d2!r}, is below 10 * 10, but its square root rounds up "
-            "to 10.0: `d2 < max_dist * max_dist` is not `sqrt(d2) < max_dist`",
-        ),
-        (
-            exercises.HYPOT_BELOW,
-            "`hypot` gives {hypot!r} here, but numpy's sqrt(dx*dx + dy*dy) gives 10.0: "
-            "hypot rounds its own way",
-        ),
-    ],
-    ids=["squared", "hypot"],
-)
+@pytest.mark.parametrize(("center", "why"), exercises.boundary())
 def test_the_distance_rounds_as_numpys_norm(center: tuple[float, float], why: str) -> None:
-    got = call(find_close_polygons, [at(*center)], POINT, 10.0)
-    d2, hypot = center[0] ** 2 + center[1] ** 2, math.hypot(*center)
-    assert got == [], (
-        "Compute the distance as np.linalg.norm does for 2 numbers, "
-        "`(dx * dx + dy * dy).sqrt()`, and compare it with a strict `<` (TODO(4)). The "
-        f"center {center} is not close to (0, 0) for the baseline on any CPU, yet your "
-        "search keeps it: " + why.format(d2=d2, hypot=hypot) + "."
+    assert call(find_close_polygons, [at(*center)], POINT, 10.0) == [], (
+        exercises.kept_on_the_boundary(
+            "Compute the distance as np.linalg.norm does for 2 numbers, "
+            "`(dx * dx + dy * dy).sqrt()`, and compare it with a strict `<` (TODO(4)).",
+            center,
+            why,
+        )
     )
 
 

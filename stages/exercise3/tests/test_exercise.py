@@ -8,7 +8,6 @@ Answers are checked by calling the module you built; two checks read your
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -93,30 +92,15 @@ def test_strictly_closer_than_max_dist() -> None:
 
 @pytest.mark.usefixtures("done")
 @pytest.mark.parametrize(
-    ("center", "why"),
-    [
-        (
-            exercises.SQUARED_BELOW,
-            "its squared distance, {d2!r}, is below 10 * 10, but its square root rounds up "
-            "to 10.0: `d2 < max_dist * max_dist` is not `sqrt(d2) < max_dist`, and "
-            "`d2 <= t` keeps it too ({d2!r} is t itself)",
-        ),
-        (
-            exercises.HYPOT_BELOW,
-            "`hypot` gives {hypot!r} here, but numpy's sqrt(dx*dx + dy*dy) gives 10.0: "
-            "hypot rounds its own way",
-        ),
-    ],
-    ids=["squared", "hypot"],
+    ("center", "why"), exercises.boundary(", and `d2 <= t` keeps it too ({d2!r} is t itself)")
 )
 def test_the_sqrt_free_test_is_exact_at_the_boundary(center: tuple[float, float], why: str) -> None:
-    d2, hypot = center[0] ** 2 + center[1] ** 2, math.hypot(*center)
     # The polygon on the boundary has area 0: if it counted as close, it would win.
-    assert picked([at(*center), close()], [ORIGIN]) == [(0, 1)], (
+    assert picked([at(*center), close()], [ORIGIN]) == [(0, 1)], exercises.kept_on_the_boundary(
         "Compare the squared distance with `t = squared_threshold(max_dist)`, computed once "
-        "per call, strictly: `dx * dx + dy * dy < t` (TODO(2)). The center "
-        f"{center} is not close to (0, 0) for the baseline on any CPU, yet your `select` "
-        "keeps it: " + why.format(d2=d2, hypot=hypot) + "."
+        "per call, strictly: `dx * dx + dy * dy < t` (TODO(2)).",
+        center,
+        why,
     )
 
 
