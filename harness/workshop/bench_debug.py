@@ -1,6 +1,6 @@
 """The seed post's first lesson, measured: stage 1 built as debug, release and profiling.
 
-    python -m workshop.bench_debug [--samples 7] [--seconds 1.0] [--no-build]
+    python -m workshop.bench_debug [--samples 7] [--seconds 1.0] [--no-build | --build-only]
     python -m workshop.bench_debug --borrow     # stage 2 frozen vs the article's borrow scope
     python -m workshop.bench_debug --abi3       # stage 4: the abi3 wheel vs this Python's
 
@@ -8,7 +8,9 @@
    ``dev`` (what plain ``maturin develop`` gives: no optimisation), ``release``
    (``maturin develop -r``) and ``profiling`` (release + debug info, what
    ``make build`` installs). Each wheel is unpacked into its own folder,
-   ``build/stage1-<profile>``; the build installed in .venv is not touched.
+   ``build/stage1-<profile>``; the build installed in .venv is not touched. ``make``
+   runs the builds alone (``--build-only``), so that ``make bench-debug`` finds every
+   dependency compiled and only packs the wheels again.
 2. Time. Each sample is a fresh ``python -m workshop.run stage1 --seconds S`` with
    ``PYTHONPATH=build/stage1-<profile>`` in front, so that build shadows the one in
    .venv; the child prints the file it loaded, and the run stops if it is not the
@@ -212,8 +214,9 @@ def build(b: Build) -> None:
         env["CARGO_TARGET_DIR"] = str(REPO / "target")  # shared: pyo3 and friends built once
     maturin = Path(sys.executable).with_name("maturin")
     features = ["--features", ",".join(b.features)] if b.features else []
+    # Not --quiet: cargo's progress shows what a first build compiles, and for how long.
     subprocess.run(
-        [str(maturin), "build", "--quiet", "--profile", b.profile, "--interpreter",
+        [str(maturin), "build", "--profile", b.profile, "--interpreter",
          sys.executable, "--out", str(wheels), "--manifest-path", str(manifest), *features],
         check=True, env=env,
     )  # fmt: skip
@@ -282,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one sample")
     parser.add_argument("--no-build", action="store_true", help="reuse the builds in build/")
     parser.add_argument(
+        "--build-only", action="store_true", help="build, then stop (what `make` runs)"
+    )
+    parser.add_argument(
         "--borrow", action="store_true", help="stage 2 frozen vs the article's (bench-borrow)"
     )
     parser.add_argument(
@@ -309,7 +315,10 @@ def main(argv: list[str] | None = None) -> int:
             how += f" with {', '.join(b.features)}" if b.features else ""
             print(f"building {b.crate}{how} ({b.profile}) -> {shown(b.folder)}", flush=True)
             build(b)
+    if args.build_only:
+        return 0
     for b in builds:
+        print(f"checking {b.name}'s answers against the baseline", flush=True)
         check(b)
     print("answers checked against the baseline: " + ", ".join(b.name for b in builds))
 

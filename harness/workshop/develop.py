@@ -44,12 +44,14 @@ def relay(stream, out) -> bool:
     """Copy ``stream`` to ``out`` as it arrives, up to maturin's failure trailer after a
     compile error. True when that trailer was left out."""
     pending, seen_error, cut = b"", False, False
+    seen = b""  # the end of what came before: cargo's line may be split across reads too
     while chunk := os.read(stream.fileno(), 65536):
         if cut:
             continue
         data = pending + chunk
         at = data.find(FAILED)
-        seen_error = seen_error or COMPILE_ERROR in data
+        seen_error = seen_error or COMPILE_ERROR in seen + data
+        seen = (seen + data)[-len(COMPILE_ERROR) :]
         if at >= 0 and seen_error:
             out.write(data[:at])
             out.flush()

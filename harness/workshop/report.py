@@ -739,6 +739,9 @@ def setup_markdown(result: dict[str, Any]) -> str:
     wheel = ", ".join(
         f"{crate} {n}" for crate, n in result.get("compiled_abi3_wheel", {}).items() if n
     )
+    debug = ", ".join(
+        f"{crate} {n}" for crate, n in result.get("compiled_debug_builds", {}).items() if n
+    )
     before, after = (f"{v[0]:.2f}" for v in (result["load_before"], result["load_after"]))
     return "\n".join(
         [
@@ -756,6 +759,12 @@ def setup_markdown(result: dict[str, Any]) -> str:
                 f" Apart from those, for the abi3 wheel (the stable ABI is another build of "
                 f"PyO3 and numpy): {wheel}."
                 if wheel
+                else ""
+            )
+            + (
+                f" For stage 1's debug and release builds (`make bench-debug`'s, other "
+                f"Cargo profiles): {debug}."
+                if debug
                 else ""
             ),
             "",
