@@ -538,18 +538,18 @@ def main(argv: list[str] | None = None) -> int:
 # --- the workshop's own checks: `make lint`, tests/test_newcrate.py ----------------------
 
 EXAMPLE = REPO / "docs" / "profile_me.py"
-ANSWER_MARK = "<!-- profile-me-answer -->"
+ANSWER = REPO / "docs" / "profile_me_answer.rs"
 START, END = "    // ---- your port: start.", "    // ---- your port: end.\n"
 
 
-def walkthrough_answer(doc: Path = REPO / "docs" / "workshop.md") -> str:
-    """The ```rust block after ``<!-- profile-me-answer -->`` in the walkthrough: the body of
-    ``close_counts_loop`` the wrap-up shows."""
-    after = doc.read_text().split(ANSWER_MARK, 1)
-    block = after[1].split("```rust\n", 1)[1].split("```", 1)[0] if len(after) == 2 else ""
-    if not block:
-        raise SystemExit(f"{shown(doc)}: no ```rust block after {ANSWER_MARK}")
-    return block
+def walkthrough_answer(path: Path = ANSWER) -> str:
+    """The body of ``close_counts_loop`` the wrap-up links to: docs/profile_me_answer.rs
+    without its header comment."""
+    lines = path.read_text().splitlines(keepends=True)
+    body = "".join(lines[next(i for i, line in enumerate(lines) if not line.startswith("//")) :])
+    if not body.strip():
+        raise SystemExit(f"{shown(path)}: no code after the header comment")
+    return body
 
 
 def with_answer(lib: Path, body: str) -> None:
