@@ -128,8 +128,8 @@ fn main<'py>(
     // Below this size handing the GIL over costs more than the work: getting it
     // back can mean waiting out another thread's switch interval (5 ms).
     let picks = if sites.len() + coords.len() > grid::LARGE {
-        // Both cores, this process's own threads (a forked child makes new
-        // ones), and Ctrl-C checked every 20 ms while they work.
+        // Both cores, on worker threads no other call shares (a forked child
+        // makes new ones), and Ctrl-C checked every 20 ms while they work.
         common::parallel::detach(py, |cancel| {
             grid::select(&sites, &coords, max_dist, &|| cancel.requested())
         })?
