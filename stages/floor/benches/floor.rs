@@ -86,7 +86,8 @@ fn grid_select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize
 
 /// The plain double loop, with nothing to interrupt it.
 fn plain_loop(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-    let Ok(picks) = select(sites, points, max_dist, || Ok::<(), Infallible>(()));
+    let picks = Vec::with_capacity(points.len());
+    let Ok(picks) = select(sites, points, max_dist, picks, || Ok::<(), Infallible>(()));
     picks
 }
 
