@@ -31,8 +31,20 @@ pub mod parallel;
 /// is not there (under `ulimit -v`, in a container): numpy raises MemoryError
 /// then, and so do the stages.
 pub fn vec_for<T>(n: usize) -> PyResult<Vec<T>> {
+    try_vec(n).map_err(no_memory)
+}
+
+/// [`vec_for`] for code with no Python in it (it maps the error with [`no_memory`]).
+pub fn try_vec<T>(n: usize) -> Result<Vec<T>, TryReserveError> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(no_memory)?;
+    v.try_reserve_exact(n)?;
+    Ok(v)
+}
+
+/// `vec![value; n]`, or the error where the memory is not there.
+pub fn try_filled<T: Clone>(value: T, n: usize) -> Result<Vec<T>, TryReserveError> {
+    let mut v = try_vec(n)?;
+    v.resize(n, value);
     Ok(v)
 }
 
@@ -43,7 +55,8 @@ pub fn push<T>(v: &mut Vec<T>, item: T) -> PyResult<()> {
     Ok(())
 }
 
-fn no_memory(err: TryReserveError) -> PyErr {
+/// The MemoryError for a failed reservation.
+pub fn no_memory(err: TryReserveError) -> PyErr {
     PyMemoryError::new_err(err.to_string())
 }
 

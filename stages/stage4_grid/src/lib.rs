@@ -145,6 +145,7 @@ fn main<'py>(
     } else {
         grid::select(&sites, &coords, max_dist, &|| false)
     };
+    let picks = picks.map_err(common::no_memory)?;
     common::pairs(py, &points, &polygons, picks)
 }
 
