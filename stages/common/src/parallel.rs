@@ -5,7 +5,7 @@
 //!
 //! Copy this module when you release the GIL around long work of your own.
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -87,7 +87,8 @@ pub fn detach<T: Send>(py: Python<'_>, work: impl FnOnce(&Cancel) -> T + Send) -
     let pool = take_pool()?;
     let cancel = Cancel::default();
     let result = py.detach(|| {
-        let (done, result) = channel();
+        // Room for the result made now: sending it asks for no memory.
+        let (done, result) = sync_channel(1);
         pool.in_place_scope(|scope| {
             let cancel = &cancel;
             scope.spawn(move |_| {

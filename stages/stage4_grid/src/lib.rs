@@ -21,6 +21,13 @@ pub mod grid;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+// One arena for every thread: by default each new thread gets an arena of its
+// own, whose first allocation maps megabytes; under a memory limit (`ulimit -v`)
+// that failed inside a new worker thread, where nothing can raise MemoryError.
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: Option<&std::ffi::c_char> = Some(unsafe { &*c"narenas:1".as_ptr() });
+
 /// A polygon given by the x and y coordinates of its vertices.
 ///
 /// ``x`` and ``y``: anything numpy turns into a non-empty 1-D array of real
