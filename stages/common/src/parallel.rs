@@ -9,7 +9,7 @@ use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -57,10 +57,16 @@ fn take_pool() -> PyResult<ThreadPool> {
             return Ok(pool);
         }
     }
+    // A thread's stack is memory too: under a memory limit, starting one fails.
     ThreadPoolBuilder::new()
         .thread_name(|i| format!("poly-match-{i}"))
         .build()
-        .map_err(|err| PyRuntimeError::new_err(format!("cannot start worker threads: {err}")))
+        .map_err(|err| {
+            PyMemoryError::new_err(format!(
+                "cannot start worker threads (no memory for their stacks, or a limit on \
+                 threads): {err}"
+            ))
+        })
 }
 
 /// Kept for a later call, unless enough are idle already (then its threads end).
