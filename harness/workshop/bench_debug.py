@@ -83,20 +83,19 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
         "src/lib.rs",
         "        // `.get()` on a frozen class: a plain `&Polygon`, no borrow flag to set\n"
         "        // and clear, and the center is read where it lies, not copied.\n"
-        "        let center = &common::polygon::<Polygon>(i, &poly)?.get().center;\n"
-        "        if is_close(center, &point, max_dist.0) {\n",
+        "        if is_close(&poly.get().center, &point, max_dist.0) {\n",
         "        // The article's borrow scope: the borrow ends with the block, before\n"
         "        // `poly` moves into the list.\n"
         "        let close = {\n"
-        "            let center = &common::polygon::<Polygon>(i, &poly)?.try_borrow()?.center;\n"
+        "            let center = &poly.try_borrow()?.center;\n"
         "            is_close(center, &point, max_dist.0)\n"
         "        };\n"
         "        if close {\n",
     ),
     (
         "src/lib.rs",
-        "Array1::from(common::polygon::<Polygon>(i, &poly)?.get().center.to_vec())",
-        "Array1::from(common::polygon::<Polygon>(i, &poly)?.try_borrow()?.center.to_vec())",
+        "Array1::from(poly.get().center.to_vec())",
+        "Array1::from(poly.try_borrow()?.center.to_vec())",
     ),
     ("src/lib.rs", "slf.get().vertices.repr(", "slf.borrow().vertices.repr("),
     # Its own package name, so its library never overwrites stage 2's in the shared target/.
@@ -107,8 +106,8 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
 SIGNALS_PATCH: tuple[tuple[str, str, str], ...] = (
     (
         "src/lib.rs",
-        "let picks = select(&sites, &coords, max_dist.0, || py.check_signals())?;",
-        "let picks = select(&sites, &coords, max_dist.0, || Ok::<(), PyErr>(()))?;",
+        "let picks = select(&sites, &coords, max_dist.0, picks, || py.check_signals())?;",
+        "let picks = select(&sites, &coords, max_dist.0, picks, || Ok::<(), PyErr>(()))?;",
     ),
     ("Cargo.toml", 'name = "stage3_selector"\n', 'name = "stage3_unchecked"\n'),
 )

@@ -551,6 +551,23 @@ def threads_markdown(result: dict[str, Any]) -> str:
             "where handing it over costs more than the work): the threads take turns. "
             f"2 threads against one: {', '.join(canonical)}.",
         ]
+    beside = result.get("beside", {})
+    if beside.get("beside_median_s"):
+        long = beside["long_call"]
+        lines += [
+            "",
+            f"**A short call beside a long one.** `{single['stage']}` on {size} from one "
+            f"thread: {fmt_time(beside['alone_median_s'])} alone (median of "
+            f"{len(beside['alone_s'])} calls); {fmt_time(beside['beside_median_s'])} "
+            f"(median of {len(beside['beside_s'])} calls, the slowest "
+            f"{fmt_time(beside['beside_max_s'])}) while another thread's call of "
+            f"{fmt_time(long['s'])} ran ({_size(long['n_polygons'])} copies of one polygon x "
+            f"{long['n_points']:,} points at its center): the median "
+            f"{beside['beside_vs_alone']:.2f}x its time alone, the slowest "
+            f"**{beside['slowest_vs_alone']:.2f}x**. A call with worker "
+            f"threads of its own shares the {cores} cores with the other and takes about "
+            "twice as long; one that queued behind the other's work would wait for all of it.",
+        ]
     lines += [
         "",
         f"A sample: the threads start behind a barrier, each makes its calls; calls / wall "

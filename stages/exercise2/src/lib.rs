@@ -108,10 +108,7 @@ impl Polygon {
         slf.borrow().vertices.repr(slf.as_any())
     }
 
-    fn __getnewargs__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<common::XY<'py>> {
         self.vertices.newargs(py)
     }
 

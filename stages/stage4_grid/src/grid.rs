@@ -8,6 +8,9 @@
 //! per row. Where they spread over a wide, mostly empty box (clusters far apart,
 //! outliers, a long line of sites), a dense array would need far more cells than
 //! sites: then only the occupied cells are kept, in a hash map.
+use std::collections::TryReserveError;
+
+use common::{try_filled, try_vec};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -25,25 +28,33 @@ const CHUNK: usize = 1024;
 /// the order of the points. Areas must be >= 0 or NaN (a Polygon's always are).
 /// On large inputs the points are split across the current rayon pool. `stop`
 /// is asked before each point: once it says yes, the rest is skipped (the
-/// result is then incomplete, for the caller to discard).
+/// result is then incomplete, for the caller to discard). An error where the
+/// memory for the grid or the picks is not there (a memory limit).
 pub fn select(
     sites: &[Site],
     points: &[[f64; 2]],
     max_dist: f64,
     stop: &(impl Fn() -> bool + Sync),
-) -> Vec<(usize, usize)> {
-    let Some(grid) = Grid::new(sites, points, max_dist) else {
-        return Vec::new();
+) -> Result<Vec<(usize, usize)>, TryReserveError> {
+    let Some(grid) = Grid::new(sites, points, max_dist)? else {
+        return Ok(Vec::new());
     };
     if sites.len() + points.len() <= LARGE {
         return grid.select(points, 0, stop);
     }
-    let parts: Vec<_> = points
+    // Each chunk's picks go to a slot made before the threads start: they ask
+    // for no memory but their picks' (an error, not an abort, if it is not there).
+    let mut parts = try_vec(points.len().div_ceil(CHUNK))?;
+    points
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(k, chunk)| grid.select(chunk, k * CHUNK, stop))
-        .collect();
-    parts.concat()
+        .collect_into_vec(&mut parts);
+    let mut picks = try_vec(parts.iter().flatten().map(Vec::len).sum())?;
+    for part in parts {
+        picks.extend(part?);
+    }
+    Ok(picks)
 }
 
 /// `(area, index)` as one integer, ordered as the plain loop prefers: smaller
@@ -104,7 +115,11 @@ struct Entry {
 
 impl<'a> Grid<'a> {
     /// None when no center can be close to any point.
-    fn new(sites: &'a [Site], points: &[[f64; 2]], max_dist: f64) -> Option<Self> {
+    fn new(
+        sites: &'a [Site],
+        points: &[[f64; 2]],
+        max_dist: f64,
+    ) -> Result<Option<Self>, TryReserveError> {
         let t = squared_threshold(max_dist);
         // A pair passing `dx*dx + dy*dy < t` is within max_dist * (1 + 4 ulp) on
         // each axis; 1e-9 covers that, and the floor keeps subnormal squares safe.
@@ -118,7 +133,7 @@ impl<'a> Grid<'a> {
         let lo = [s_lo[0].max(p_lo[0] - reach), s_lo[1].max(p_lo[1] - reach)];
         let hi = [s_hi[0].min(p_hi[0] + reach), s_hi[1].min(p_hi[1] + reach)];
         if !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
-            return None;
+            return Ok(None);
         }
         // Dense while the box needs at most ~2 cells per site.
         let cell = reach / CELLS_PER_MAX_DIST;
@@ -154,28 +169,31 @@ impl<'a> Grid<'a> {
         // `starts[c]` ends up where cell `c` begins.
         const OUT: usize = usize::MAX;
         let inside = |[x, y]: [f64; 2]| lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
-        let cells: Vec<usize> = match &mut grid.sparse {
-            None => sites
-                .iter()
-                .map(|s| match s.center {
-                    c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
-                    _ => OUT,
-                })
-                .collect(),
-            Some(numbers) => sites
-                .iter()
-                .map(|s| match s.center {
-                    c if inside(c) => {
+        let mut cells: Vec<usize> = try_vec(sites.len())?;
+        match &mut grid.sparse {
+            None => cells.extend(sites.iter().map(|s| match s.center {
+                c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
+                _ => OUT,
+            })),
+            Some(numbers) => {
+                for s in sites {
+                    let c = s.center;
+                    let cell = if inside(c) {
+                        if numbers.len() == numbers.capacity() {
+                            numbers.try_reserve(numbers.len().max(64))?;
+                        }
                         let next = numbers.len();
                         let cell = [0, 1].map(|k| grid_cell(c[k], lo[k], grid.per_cell));
                         *numbers.entry(cell).or_insert(next)
-                    }
-                    _ => OUT,
-                })
-                .collect(),
-        };
+                    } else {
+                        OUT
+                    };
+                    cells.push(cell);
+                }
+            }
+        }
         let n_cells = grid.sparse.as_ref().map_or(grid.nx * grid.ny, |m| m.len());
-        let mut starts = vec![0; n_cells + 1];
+        let mut starts = try_filled(0, n_cells + 1)?;
         // `OUT` is no index of `starts`: `get_mut` skips it with no test of its own.
         for &c in &cells {
             if let Some(count) = starts.get_mut(c) {
@@ -190,7 +208,7 @@ impl<'a> Grid<'a> {
             y: 0.0,
             key: NONE,
         };
-        let mut entries = vec![empty; starts[n_cells]];
+        let mut entries = try_filled(empty, starts[n_cells])?;
         for (index, (site, &c)) in sites.iter().zip(&cells).enumerate().rev() {
             if let Some(start) = starts.get_mut(c) {
                 *start -= 1;
@@ -203,7 +221,7 @@ impl<'a> Grid<'a> {
             }
         }
         (grid.starts, grid.entries) = (starts, entries);
-        Some(grid)
+        Ok(Some(grid))
     }
 
     /// The dense grid's column (or row) of coordinate `v` on axis `k`, clamped.
@@ -226,7 +244,7 @@ impl<'a> Grid<'a> {
         points: &[[f64; 2]],
         first_index: usize,
         stop: &impl Fn() -> bool,
-    ) -> Vec<(usize, usize)> {
+    ) -> Result<Vec<(usize, usize)>, TryReserveError> {
         let pick = |p| match (self.any_nan, &self.sparse) {
             (false, None) => self.pick::<false>(p),
             (true, None) => self.pick::<true>(p),
@@ -237,7 +255,9 @@ impl<'a> Grid<'a> {
             .take_while(|_| !stop())
             .enumerate()
             .filter_map(|(p, &point)| pick(point).map(|i| (first_index + p, i)));
-        picks.collect()
+        let mut out = try_vec(points.len())?;
+        out.extend(picks);
+        Ok(out)
     }
 
     /// Outside the box grown by `reach` (or not a number): close to no site.
@@ -352,7 +372,7 @@ mod tests {
     use super::*;
 
     fn grid_select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-        select(sites, points, max_dist, &|| false)
+        select(sites, points, max_dist, &|| false).expect("memory for the picks")
     }
 
     /// xorshift64*: a few lines of PRNG so the tests need no crate.
@@ -513,7 +533,10 @@ mod tests {
         sites.push(site(1e12, 5.0, 1.0));
         let mut points = random_points(&mut rng, 100, 0.0, 100.0);
         points.push([-1e12, 0.0]);
-        let grid = Grid::new(&sites, &points, 10.0).expect("a grid");
+        let grid = Grid::new(&sites, &points, 10.0)
+            .ok()
+            .flatten()
+            .expect("a grid");
         // The canonical grid: cells of 5 over ~100 x 100, not 1e12 wide.
         assert!(grid.sparse.is_none() && grid.nx <= 30 && grid.ny <= 30);
         agrees(&sites, &points, 10.0);
@@ -535,7 +558,10 @@ mod tests {
         sites.push(site(1e12, 5.0, 1.0));
         let mut points = random_points(&mut rng, 100, 0.0, 100.0);
         points.push([1e12 + 1.0, 5.0]);
-        let grid = Grid::new(&sites, &points, 10.0).expect("a grid");
+        let grid = Grid::new(&sites, &points, 10.0)
+            .ok()
+            .flatten()
+            .expect("a grid");
         assert!(largest_cell(&grid) <= 40, "{}", largest_cell(&grid));
         agrees(&sites, &points, 10.0);
         assert_eq!(
@@ -566,7 +592,10 @@ mod tests {
                 .step_by(5)
                 .map(|s| [s.center[0] + rng.uniform(-8.0, 8.0), s.center[1] + 2.0])
                 .collect();
-            let grid = Grid::new(&sites, &points, 10.0).expect("a grid");
+            let grid = Grid::new(&sites, &points, 10.0)
+                .ok()
+                .flatten()
+                .expect("a grid");
             assert!(largest_cell(&grid) <= 40, "{}", largest_cell(&grid));
             agrees(&sites, &points, 10.0);
         }
