@@ -10,6 +10,7 @@ points and a float64 threshold that compares the same way.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import sys
@@ -61,14 +62,19 @@ def max_dist_threshold(max_dist: Any) -> float:
     ``max_dist`` rounded up to a double: a float stays itself; an int, ``Fraction``,
     ``Decimal`` or ``np.longdouble`` that is not a double becomes the next double above it,
     so the comparison stays the baseline's exact one. Raises TypeError naming ``max_dist``
-    for anything else (a string, None, a complex number, an array of several values), and
-    OverflowError for an int beyond the float range, which numpy cannot compare either.
+    for anything else (a string, None, a complex number, a datetime or timedelta, an array
+    of several values), OverflowError for an int beyond the float range, which numpy cannot
+    compare either, and ``decimal.InvalidOperation`` for a ``Decimal`` NaN, which Python
+    refuses to compare with anything.
     """
     value = max_dist
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, float):  # float and np.float64
         return float(value)
+    if isinstance(value, np.generic) and value.dtype.kind not in "biuf":
+        # np.timedelta64 is an np.integer to Python's number classes; numpy won't compare it.
+        raise TypeError(f"max_dist must be a real number, not numpy.{type(value).__name__}")
     if isinstance(value, (bool, np.bool_)):
         exact = Fraction(int(value))
     elif isinstance(value, numbers.Integral):  # int, np.integer
@@ -80,7 +86,9 @@ def max_dist_threshold(max_dist: Any) -> float:
     elif isinstance(value, Fraction):
         exact = value
     elif isinstance(value, Decimal):
-        if not value.is_finite():
+        if value.is_nan():
+            raise decimal.InvalidOperation(f"max_dist: {value!r} cannot be compared with a number")
+        if value.is_infinite():
             return float(value)
         exact = Fraction(value)
     elif isinstance(value, np.floating):  # float16, float32, longdouble
