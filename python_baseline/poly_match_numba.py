@@ -36,7 +36,7 @@ from numba import njit
 
 import poly_match
 from poly_match import Polygon, generate_example, generate_one_polygon
-from rivals_common import as_points, max_dist_threshold, unsure_margin
+from rivals_common import as_points, as_polygons, max_dist_threshold, unsure_margin
 
 __all__ = ["Polygon", "generate_example", "generate_one_polygon", "main", "warm_up"]
 
@@ -86,6 +86,7 @@ def main(
 ) -> list[tuple[np.ndarray, Polygon]]:
     """``(point, polygon)`` for every point that has a polygon within ``max_dist``."""
     limit = max_dist_threshold(max_dist)
+    polygons = as_polygons(polygons)
     points, pts = as_points(points)  # C-ordered, writable float64: what the signature takes
     if len(polygons) == 0 or len(points) == 0:
         return []

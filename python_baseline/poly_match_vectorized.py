@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from poly_match import Polygon, generate_example, generate_one_polygon
-from rivals_common import as_points, baseline_close, max_dist_threshold, unsure
+from rivals_common import as_points, as_polygons, baseline_close, max_dist_threshold, unsure
 
 __all__ = ["Polygon", "generate_example", "generate_one_polygon", "main"]
 
@@ -27,6 +27,7 @@ def main(
 ) -> list[tuple[np.ndarray, Polygon]]:
     """``(point, polygon)`` for every point that has a polygon within ``max_dist``."""
     limit = max_dist_threshold(max_dist)
+    polygons = as_polygons(polygons)
     points, pts = as_points(points)
     if len(polygons) == 0 or len(points) == 0:
         return []

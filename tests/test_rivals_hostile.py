@@ -72,6 +72,142 @@ def python(code: str, timeout: float = 300, **env: str) -> str:
     return proc.stdout
 
 
+# --- polygons: read once, in the order the baseline's loop sees them ---------------------------
+
+
+class ReversedList(list):
+    """A list subclass whose ``for`` loop runs backwards: ``self[j]`` is not the j-th it yields."""
+
+    def __iter__(self):
+        return list.__iter__(self[::-1])
+
+
+class SortedSeries:
+    """What a pandas Series does after ``sort_values``: iterating follows the sorted order,
+    ``series[j]`` looks up the label j (the position it had before sorting)."""
+
+    def __init__(self, values: list, order: list[int]) -> None:
+        self.values, self.order = values, order
+
+    def __iter__(self):
+        return (self.values[label] for label in self.order)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, label: int):
+        return self.values[label]
+
+
+def by_area(polygons: list) -> SortedSeries:
+    return SortedSeries(polygons, sorted(range(len(polygons)), key=lambda j: polygons[j].area()))
+
+
+CONTAINERS = {
+    "a list subclass iterating backwards": ReversedList,
+    "a Series after sort_values": by_area,
+    "dict values": lambda polygons: dict(enumerate(polygons)).values(),
+    "a tuple": tuple,
+}
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("container", list(CONTAINERS))
+def test_polygons_in_any_container_as_baseline(name: str, container: str) -> None:
+    """The returned polygon is the one the loop saw, never ``polygons[j]`` looked up after
+    (it used to be another polygon, outside max_dist, for the first two)."""
+    polygons, points = small_workload()
+    assert_as_baseline(RIVALS[name], CONTAINERS[container](polygons), points)
+
+
+ONE_SHOT = {
+    "a generator": lambda polygons: (p for p in polygons),
+    "a list iterator": iter,
+    "a map": lambda polygons: map(lambda p: p, polygons),
+}
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("one_shot", list(ONE_SHOT))
+def test_one_shot_polygons_are_refused_by_name(name: str, one_shot: str) -> None:
+    """The baseline reads ``polygons`` once per point, so a one-shot iterator serves its
+    first point only; the rivals refuse it, as stages 3-4 do."""
+    polygons, points = small_workload()
+    baseline = poly_match.main(ONE_SHOT[one_shot](polygons), points, 1e9)
+    assert [id(p) for p, _ in baseline] == [id(points[0])]
+    with pytest.raises(TypeError, match=r"^polygons is a one-shot iterator .*list\(polygons\)"):
+        RIVALS[name].main(ONE_SHOT[one_shot](polygons), points)
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("polygons", [None, 5, 2.5])
+def test_polygons_that_are_not_iterable_are_named(name: str, polygons) -> None:
+    _, points = small_workload()
+    with pytest.raises(TypeError, match=r"^polygons must be a list of Polygons, not "):
+        RIVALS[name].main(polygons, points)
+
+
+# --- points the baseline cannot compute with, or computes with in another way ------------------
+
+
+def masked_items(points: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.ma.masked_array(p, mask=[False, i == 3]) for i, p in enumerate(points)]
+
+
+class FakeDataFrame:
+    """What a pandas DataFrame does here: iterating it yields its column labels."""
+
+    columns = ("x", "y")
+
+    def __init__(self, points: list[np.ndarray]) -> None:
+        self.xy = np.array(points)
+
+    def __iter__(self):
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.xy)
+
+    def to_numpy(self) -> np.ndarray:
+        return self.xy
+
+
+# Each: how to make the points, the message, and whether the baseline raises too.
+REFUSED_POINTS = {
+    "complex, imaginary part 0": (lambda pts: [p + 0j for p in pts], r"^points\[0\].*complex"),
+    "complex, imaginary part 3": (lambda pts: np.array(pts) + 3j, r"^points\[0\].*complex"),
+    "datetime64": (lambda pts: [p.astype("datetime64[s]") for p in pts], r"^points\[0\].*date"),
+    "Decimal": (lambda pts: [[Decimal(v) for v in p] for p in pts], r"^points\[0\].*Decimal"),
+    "strings": (lambda pts: [[str(v) for v in p] for p in pts], r"^points\[0\].*strings"),
+    "long double": (
+        lambda pts: np.array(pts, dtype=np.longdouble),
+        r"^points\[0\].*wider than float64",
+    ),
+    "a masked array": (lambda pts: np.ma.masked_array(pts), "^points is a masked array"),
+    "masked arrays in a list": (masked_items, r"^points\[0\] is a masked array"),
+    "a DataFrame": (FakeDataFrame, r'^points is a FakeDataFrame: .*df\[\["x", "y"\]\]\.to_numpy'),
+}
+BASELINE_RAISES = ("datetime64", "Decimal", "strings", "a DataFrame")
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("points", list(REFUSED_POINTS))
+def test_points_that_are_not_real_float64_are_refused_by_name(name: str, points: str) -> None:
+    """A TypeError naming ``points``: complex points (the stages refuse them too; the
+    baseline computes in complex), values the baseline cannot subtract from a float, float
+    types wider than float64 (the baseline computes in them), masks (float64 has none)."""
+    if points == "long double" and np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("np.longdouble is float64 on this platform")
+    make, message = REFUSED_POINTS[points]
+    polygons, pts = small_workload()
+    if points in BASELINE_RAISES:
+        with pytest.raises(TypeError):
+            poly_match.main(polygons, make(pts))
+    with pytest.raises(TypeError, match=message):
+        RIVALS[name].main(polygons, make(pts))
+
+
 # --- max_dist: what Python's `<` refuses, every module refuses, by name ---------------------------
 
 NAN_DECIMALS = [Decimal("NaN"), Decimal("-NaN"), Decimal("sNaN")]
