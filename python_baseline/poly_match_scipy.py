@@ -8,10 +8,8 @@ only proposes candidates; the baseline's tests decide:
 
 - the tree's ball is closed (distance ``<= r``) and rounds its own way, so it is
   queried a hair wider (``r * (1 + 1e-9)``) and every candidate is tested as the
-  baseline does: ``np.linalg.norm(center - point) < max_dist``, which for a
-  2-vector is ``sqrt(dx*dx + dy*dy)`` with ``dx = cx - px`` (numpy's dot is a fused
-  multiply-add on some CPUs: a distance within an ulp of ``max_dist`` is re-tested with
-  the baseline's own expression);
+  baseline does, ``np.linalg.norm(center - point) < max_dist``, with numpy's own dot
+  (``rivals_common.numpy_norms``: a fused multiply-add on some CPUs, not on others);
 - the selection is the baseline's scan: the first close polygon, replaced only
   by a strictly smaller area. A NaN area first stays; a later NaN never wins.
 
@@ -32,7 +30,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from poly_match import Polygon, generate_example, generate_one_polygon
-from rivals_common import as_points, as_polygons, baseline_close, max_dist_threshold, unsure
+from rivals_common import as_points, as_polygons, max_dist_threshold, numpy_norms
 
 __all__ = ["Polygon", "generate_example", "generate_one_polygon", "main"]
 
@@ -123,11 +121,7 @@ def main(
     areas = np.array([poly.area() for poly in polygons], dtype=np.float64)  # (n,)
 
     polygon, point = _candidates(centers, pts, limit)
-    diff = centers[polygon] - pts[point]
-    dist = np.sqrt(diff[:, 0] * diff[:, 0] + diff[:, 1] * diff[:, 1])
-    close = dist < limit
-    for k in np.flatnonzero(unsure(dist, limit)):
-        close[k] = baseline_close(centers[polygon[k]], pts[point[k]], limit)
+    close = numpy_norms(centers[polygon] - pts[point]) < limit
     polygon, point = polygon[close], point[close]
     if len(point) == 0:
         return []

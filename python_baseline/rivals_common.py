@@ -24,20 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "as_points",
-    "as_polygons",
-    "baseline_close",
-    "max_dist_threshold",
-    "unsure",
-    "unsure_margin",
-]
-
-# Within this many ulps of max_dist, only numpy's own norm knows its verdict: numpy's dot
-# of 2 values is a fused multiply-add on some CPUs (OpenBLAS's AVX-512 kernel) and not on
-# others, which moves a distance by up to an ulp. Candidates that close are re-tested with
-# the baseline's own expression.
-UNSURE_ULPS = 4
+__all__ = ["as_points", "as_polygons", "max_dist_threshold", "numpy_norms"]
 
 
 def as_polygons(polygons: Iterable[Any]) -> list[Any]:
@@ -185,19 +172,13 @@ def max_dist_threshold(max_dist: Any) -> float:
     return rounded
 
 
-def unsure_margin(max_dist: float) -> float:
-    """How far from ``max_dist`` a distance must be for the plain ``sqrt(dx*dx + dy*dy)``
-    to give numpy's verdict on every CPU."""
-    if not (math.isfinite(max_dist) and max_dist > 0):
-        return math.nan  # no distance is near an infinite, NaN or negative max_dist
-    return UNSURE_ULPS * float(np.spacing(max_dist))
+def numpy_norms(diff: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(d)`` for every row ``d`` of the (..., 2) array ``diff``, bit for bit.
 
-
-def unsure(dist: np.ndarray, max_dist: float) -> np.ndarray:
-    """Where a plainly computed distance is too close to ``max_dist`` to trust its verdict."""
-    return np.abs(dist - max_dist) <= unsure_margin(max_dist)
-
-
-def baseline_close(center: np.ndarray, point: np.ndarray, max_dist: float) -> bool:
-    """The baseline's own test, ``np.linalg.norm(center - point) < max_dist``."""
-    return bool(np.linalg.norm(center - point) < max_dist)
+    The baseline's distance is ``sqrt(d.dot(d))``, and numpy's dot is OpenBLAS's ``ddot``,
+    which fuses its multiply-add on some CPUs (the AVX-512 ones) and not on others: a
+    distance within an ulp of ``max_dist`` gets opposite verdicts on the two. ``np.vecdot``
+    runs that same dot on each row, so this is the baseline's verdict on every CPU (the
+    plain ``sqrt(dx*dx + dy*dy)``, or ``np.linalg.norm(diff, axis=-1)``, is not).
+    """
+    return np.sqrt(np.vecdot(diff, diff))

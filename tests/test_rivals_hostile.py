@@ -11,6 +11,8 @@ with a timeout and a bounded address space (RLIMIT_AS); no test reads a clock.
 from __future__ import annotations
 
 import decimal
+import json
+import platform
 import resource
 import subprocess
 import sys
@@ -25,7 +27,7 @@ import poly_match
 import poly_match_numba
 import poly_match_scipy
 import poly_match_vectorized
-from workshop import checks, child_env, stages, workloads
+from workshop import checks, child_env, fp, stages, workloads
 
 REPO = Path(__file__).resolve().parents[1]
 RIVALS = {
@@ -250,3 +252,78 @@ def test_a_numpy_max_dist_that_is_not_real_is_named(name: str, max_dist: str) ->
             poly_match.main(*poly_match.generate_example(n_polygons=20, n_points=5), value)
     with pytest.raises(TypeError, match=r"^max_dist must be a real number, not numpy"):
         stage.entry_point()(polygons, points, value)
+
+
+# --- the lattice: borderline pairs decided without a Python call each -----------------------------
+
+
+def lattice() -> tuple[list[poly_match.Polygon], list[np.ndarray]]:
+    """Centers on every integer point of a square, points on integer points inside it: each
+    point has 12 centers exactly 10 away (6-8-10, 0-10-10), all within an ulp of max_dist."""
+    rng = np.random.default_rng(7)
+    polygons = []
+    for x in range(-16, 17):
+        for y in range(-16, 17):
+            poly = poly_match.Polygon(np.array([x, x], float), np.array([y, y], float))
+            poly._area = float(rng.integers(1, 50))
+            polygons.append(poly)
+    points = [np.array(p, float) for p in rng.integers(-6, 7, size=(40, 2))]
+    return polygons, points
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+def test_lattice_borderline_pairs_decided_without_python_per_pair(name: str, monkeypatch) -> None:
+    """Numba used to hand every point with a center within ulps of max_dist to the baseline
+    (a Python loop over every polygon), the others every such pair to np.linalg.norm."""
+    polygons, points = lattice()
+    expected = checks.picks(poly_match.main(polygons, points), polygons)
+    calls = []
+    real_norm = np.linalg.norm
+    monkeypatch.setattr(np.linalg, "norm", lambda *a, **k: calls.append(1) or real_norm(*a, **k))
+    result = RIVALS[name].main(polygons, points)
+    assert calls == []
+    checks.assert_identical_picks(checks.picks(result, polygons), expected)
+
+
+# --- within an ulp of max_dist, under each BLAS kernel this CPU can run --------------------------
+
+BOUNDARY = """
+import json
+import numpy as np
+import poly_match, poly_match_numba, poly_match_scipy, poly_match_vectorized
+from workshop import checks, fp
+
+def polygon_at(cx, cy, area):
+    poly = poly_match.Polygon(np.array([cx, cx]), np.array([cy, cy]))
+    poly._area = area
+    return poly
+
+wrong, close = [], 0
+for case in fp.boundary_cases(count=24, seed=11):
+    polygons = [polygon_at(*case.center, 1.0), polygon_at(*case.point, 2.0)]
+    points = [np.array(case.point)]
+    expected = checks.picks(poly_match.main(polygons, points, case.max_dist), polygons)
+    close += expected[0][1] == 0
+    for module in (poly_match_vectorized, poly_match_numba, poly_match_scipy):
+        got = checks.picks(module.main(polygons, points, case.max_dist), polygons)
+        if got != expected:
+            wrong.append((module.__name__, case.center, case.point, case.max_dist))
+print(json.dumps({"dot": fp.numpy_dot_model(), "close": close, "wrong": wrong}))
+"""
+
+
+@pytest.mark.parametrize("coretype", ["SkylakeX", "Haswell"])
+def test_boundary_cases_as_baseline_under_each_blas_kernel(coretype: str) -> None:
+    """numpy's dot fuses under OpenBLAS's AVX-512 kernel (SkylakeX) and not under the AVX2
+    one (Haswell): forced with OPENBLAS_CORETYPE, each rival gives the baseline's verdict on
+    centers where the two disagree. Numba's compiled np.dot calls SciPy's OpenBLAS, which
+    the same variable steers: no Python patch could stand in for it."""
+    if platform.machine() not in ("x86_64", "AMD64") or fp.kernel_fuses(fp.blas_kernel()) is None:
+        pytest.skip(f"the kernels are numpy's OpenBLAS ones on x86-64 ({fp.blas_kernel()!r})")
+    why_not = fp.runnable_coretypes(fp.cpu_flags())[coretype]
+    if why_not:
+        pytest.skip(f"OPENBLAS_CORETYPE={coretype}: {why_not}; forcing it would crash")
+    got = json.loads(python(BOUNDARY, OPENBLAS_CORETYPE=coretype).splitlines()[-1])
+    assert got["dot"] == ("fused" if fp.kernel_fuses(coretype) else "unfused")
+    assert 0 < got["close"] < 24, "the cases must include both verdicts"
+    assert got["wrong"] == []
