@@ -14,9 +14,11 @@ import decimal
 import json
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -327,3 +329,58 @@ def test_boundary_cases_as_baseline_under_each_blas_kernel(coretype: str) -> Non
     assert got["dot"] == ("fused" if fp.kernel_fuses(coretype) else "unfused")
     assert 0 < got["close"] < 24, "the cases must include both verdicts"
     assert got["wrong"] == []
+
+
+# --- Ctrl-C: Numba's compiled loop runs a block of points at a time -------------------------------
+
+INTERRUPT = """
+import signal
+# The default handler, even where the test runs with SIGINT ignored (a background job).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import numpy as np
+import poly_match_numba
+
+polygon = poly_match_numba.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+polygons = [polygon] * 1_000_000
+points = np.full((1_000_000, 2), 0.5)  # 10^12 pairs: hours in one compiled call
+loop = poly_match_numba._best_polygons_jit
+
+def announced(*args):
+    poly_match_numba._best_polygons_jit = loop
+    print("in the compiled loop", flush=True)
+    return loop(*args)
+
+poly_match_numba._best_polygons_jit = announced
+try:
+    poly_match_numba.main(polygons, points)
+    print("finished")
+except KeyboardInterrupt:
+    print("interrupted")
+print(len(poly_match_numba.main(polygons[:3], points[:3])))
+"""
+
+
+def test_numba_answers_ctrl_c_inside_its_compiled_loop() -> None:
+    """SIGINT while the compiled loop runs. Python handles it only between bytecodes, so a
+    single call over every point kept it waiting for hours; between two blocks of points
+    it raises KeyboardInterrupt, and the module still works after."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=child_env(),
+        preexec_fn=bounded(),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "in the compiled loop", proc.stderr.read()
+        threading.Event().wait(0.5)  # well inside the loop's first block of points
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err[-3000:]
+    assert out.split() == ["interrupted", "3"]
