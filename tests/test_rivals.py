@@ -233,9 +233,8 @@ def test_the_numba_claim_holds_and_can_fail() -> None:
 
 def test_the_scipy_claim_holds_and_can_fail() -> None:
     main = "main (poly_match_scipy.py:70)"
-    tree = (
-        f"{main};_candidates (poly_match_scipy.py:52);query_ball_point (scipy/spatial/_ckdtree.so)"
-    )
+    tree = f"{main};of (poly_match_scipy.py:96);_tree_pairs (poly_match_scipy.py:67)"
+    tree += ";query_ball_point (scipy/spatial/_ckdtree.so)"
     read = f"{main};Polygon.area (poly_match/__init__.py:63)"
     assert analyse.claim_scipy(fake("scipy", {tree: 30, read: 70})).holds
     assert not analyse.claim_scipy(fake("scipy", {tree: 70, read: 30})).holds
@@ -425,15 +424,28 @@ def test_scipy_far_outliers_add_candidates_not_all_pairs(far: float) -> None:
     are the baseline's."""
     polygons, points = workloads.canonical(n_polygons=300, n_points=60)
     centers = np.array([p.center for p in polygons])
-    plain = len(poly_match_scipy._candidates(centers, np.array(points), 10.0)[0])
+    plain = len(poly_match_scipy.Candidates(centers, 10.0).of(np.array(points))[0])
     outlier = poly_match.Polygon(np.array([far, far]), np.array([3.0, 3.0]))
     polygons, points = [*polygons, outlier], [*points, np.array([far, 0.0])]
     centers = np.array([p.center for p in polygons])
-    polygon, point = poly_match_scipy._candidates(centers, np.array(points), 10.0)
+    polygon, point = poly_match_scipy.Candidates(centers, 10.0).of(np.array(points))
     assert plain <= len(polygon) <= plain + 1
-    assert np.all(np.diff(point * len(centers) + polygon) > 0)  # by point, then polygon
+    assert np.all(np.diff(point) >= 0)  # grouped by point
+    assert len(set(zip(point.tolist(), polygon.tolist(), strict=True))) == len(point)  # once
     result = assert_as_baseline(poly_match_scipy, polygons, points)
     assert result[-1][1] is outlier
+
+
+@pytest.mark.parametrize("name", ["numba", "scipy"])
+@pytest.mark.parametrize("block", [1, 7, 300])
+def test_blocks_of_points_as_baseline(name: str, block: int, monkeypatch) -> None:
+    """Numba's loop and SciPy's ball query take the points a block at a time (about BLOCK
+    pairs each): the same picks wherever the blocks end, one point alone over BLOCK too."""
+    monkeypatch.setattr(RIVALS[name], "BLOCK", block)
+    polygons, points = workloads.distinct_areas(n_polygons=60, n_points=40, seed=5, side=30.0)
+    for poly in polygons[::9]:
+        poly._area = NAN
+    assert_as_baseline(RIVALS[name], polygons, points, 12.0)
 
 
 @pytest.mark.parametrize("max_dist", [1e99, 1e160, INF])

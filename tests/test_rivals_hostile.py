@@ -384,3 +384,42 @@ def test_numba_answers_ctrl_c_inside_its_compiled_loop() -> None:
         proc.wait()
     assert proc.returncode == 0, err[-3000:]
     assert out.split() == ["interrupted", "3"]
+
+
+# --- every pair close: the memory stays bounded ------------------------------------------------
+
+EVERY_PAIR = """
+import resource
+import numpy as np
+import poly_match
+from workshop import checks, stages
+
+module = stages.get({name!r}).load()
+polygons, points = poly_match.generate_example(n_polygons=3000, n_points=3000)
+# Every center lies within max_dist of every point: the baseline keeps the same polygon
+# for all of them (asked here for a few).
+few = points[::750]
+expected = {{p for _, p in checks.picks(poly_match.main(polygons, few, {max_dist!r}), polygons)}}
+# From here, at most {margin} MB more address space: 9 million candidate pairs held at
+# once, as Python lists or int64 arrays, would take more.
+with open("/proc/self/status") as status:
+    size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+resource.setrlimit(resource.RLIMIT_AS, (size + {margin} * 2**20, hard))
+result = module.main(polygons, points, {max_dist!r})
+picks = checks.picks(result, polygons)
+assert len(picks) == len(points) and len(expected) == 1, (len(picks), expected)
+assert {{p for _, p in picks}} == expected, ({{p for _, p in picks}}, expected)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("name", list(RIVALS))
+@pytest.mark.parametrize("max_dist", [1e6, 1e300])
+def test_every_pair_close_in_bounded_memory(name: str, max_dist: float) -> None:
+    """3000 x 3000 pairs, all close. SciPy's ball query lists them all, and used to hold
+    them all at once; it takes them a block of points at a time now. The others hold one
+    block of distances at a time. In SciPy, 1e6 goes through the k-d tree, 1e300 through
+    the sweep."""
+    code = EVERY_PAIR.format(name=name, max_dist=max_dist, margin=400)
+    assert python(code, timeout=600).split() == ["ok"]
