@@ -39,13 +39,11 @@ import numpy as np
 from numba import njit
 
 from poly_match import Polygon, generate_example, generate_one_polygon
-from rivals_common import as_points, as_polygons, max_dist_threshold
+from rivals_common import UNSURE_ULPS, as_points, as_polygons, max_dist_threshold
 
 __all__ = ["Polygon", "generate_example", "generate_one_polygon", "main", "warm_up"]
 
 _SIGNATURE = "int64[::1](float64[:, ::1], float64[::1], float64[:, ::1], float64)"
-# Within this many ulps of max_dist, the two forms of numpy's dot may disagree.
-UNSURE_ULPS = 4
 # Polygon-point pairs per call of the compiled loop: a few milliseconds between two
 # chances for Python to see Ctrl-C.
 BLOCK = 2**22

@@ -8,8 +8,8 @@ The tree only proposes candidates; the baseline's tests decide:
 
 - the tree's ball is closed (distance ``<= r``) and rounds its own way, so it is
   queried a hair wider (``r * (1 + 1e-9)``) and every candidate is tested as the
-  baseline does, ``np.linalg.norm(center - point) < max_dist``, with numpy's own dot
-  (``rivals_common.numpy_norms``: a fused multiply-add on some CPUs, not on others);
+  baseline does, ``np.linalg.norm(center - point) < max_dist`` (``rivals_common.numpy_close``:
+  numpy's own dot where it matters, a fused multiply-add on some CPUs, not on others);
 - the selection is the baseline's scan: the first close polygon, replaced only
   by a strictly smaller area. A NaN area first stays; a later NaN never wins.
 
@@ -36,7 +36,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from poly_match import Polygon, generate_example, generate_one_polygon
-from rivals_common import as_points, as_polygons, max_dist_threshold, numpy_norms
+from rivals_common import as_points, as_polygons, max_dist_threshold, numpy_close
 
 __all__ = ["Polygon", "generate_example", "generate_one_polygon", "main"]
 
@@ -168,7 +168,7 @@ def main(
     for start, stop in itertools.pairwise(cuts):
         block = pts[start:stop]
         polygon, point = candidates.of(block)
-        close = numpy_norms(centers[polygon] - block[point]) < limit
+        close = numpy_close(centers[polygon] - block[point], limit)
         for i, j in _least_areas(polygon[close], point[close], areas):
             result.append((points[start + i], polygons[j]))
     return result

@@ -14,6 +14,7 @@ import decimal
 import json
 import platform
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -375,6 +376,8 @@ def test_numba_answers_ctrl_c_inside_its_compiled_loop() -> None:
     )
     try:
         assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "the child did not reach the compiled loop in 120 s"
         assert proc.stdout.readline().strip() == "in the compiled loop", proc.stderr.read()
         threading.Event().wait(0.5)  # well inside the loop's first block of points
         proc.send_signal(signal.SIGINT)
