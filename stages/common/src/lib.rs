@@ -288,7 +288,9 @@ fn refuse_masked(name: &str, array: &Bound<'_, PyUntypedArray>) -> PyResult<()> 
 /// Python compares a float with an int, `Decimal`, `Fraction` or `np.longdouble`
 /// exactly. When `max_dist` lies between two floats, `distance < max_dist` holds
 /// exactly when `distance < m` for `m` the next float above it, so that `m` is
-/// what the stages use: no silent rounding to the nearest float.
+/// what the stages use: no silent rounding to the nearest float. What the
+/// baseline's `<` refuses is refused with its error, named: a `Decimal` NaN
+/// (`decimal.InvalidOperation`), a complex, datetime or timedelta value (TypeError).
 pub struct MaxDist(pub f64);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
@@ -299,6 +301,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
             return Ok(MaxDist(value.value()));
         }
         let py = obj.py();
+        let not_real = || {
+            PyTypeError::new_err(format!(
+                "max_dist must be a real number, not {}",
+                type_name(&obj)
+            ))
+        };
+        // float() of a numpy complex, datetime or timedelta value drops what it holds.
+        if !obj.is_instance_of::<PyInt>() && numpy_kind(&obj).is_some_and(|k| b"cmM".contains(&k)) {
+            return Err(not_real());
+        }
         let m = match obj.extract::<f64>() {
             Ok(m) => m,
             // Beyond the float range. numpy turns an int into a float first, and
@@ -314,16 +326,25 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
                     f64::NEG_INFINITY
                 }
             }
-            Err(_) => {
-                return Err(PyTypeError::new_err(format!(
-                    "max_dist must be a real number, not {}",
-                    type_name(&obj)
-                )));
+            // float() refused the value, not its type (a Decimal sNaN): the
+            // baseline's comparison says why.
+            Err(err) if err.is_instance_of::<PyValueError>(py) => {
+                let err = PyFloat::new(py, 0.0).lt(&*obj).err().unwrap_or(err);
+                return Err(naming(py, "max_dist", err));
             }
+            Err(_) => return Err(not_real()),
         };
-        let below = PyFloat::new(py, m).lt(&*obj).unwrap_or(false);
+        let below = PyFloat::new(py, m)
+            .lt(&*obj)
+            .map_err(|err| naming(py, "max_dist", err))?;
         Ok(MaxDist(if below { m.next_up() } else { m }))
     }
+}
+
+/// The dtype kind (`b'f'`, `b'c'`, ...) of a numpy scalar or array, None for others.
+fn numpy_kind(obj: &Bound<'_, PyAny>) -> Option<u8> {
+    let dtype = obj.getattr(intern!(obj.py(), "dtype")).ok()?;
+    Some(dtype.cast_into::<numpy::PyArrayDescr>().ok()?.kind())
 }
 
 /// Stage 1's borrowed view of a center: a 1-D float64 numpy array of 2 numbers,
