@@ -269,7 +269,10 @@ def test_the_walkthroughs_stale_select_excerpt_is_caught(tmp_path) -> None:
     doc.write_text(block)
     (problem,) = workshop_excerpts.check(doc)
     assert "names no source" in problem
-    fixed = block.replace("max_dist);", "max_dist.0, || py.check_signals())?;")
+    # The current line, read from stage 3's source, so the test follows the code.
+    source = (REPO / "stages/stage3_selector/src/lib.rs").read_text()
+    (current,) = [ln for ln in source.splitlines() if "let picks = select(&sites" in ln]
+    fixed = block.replace("+    let picks = select(&sites, &coords, max_dist);", "...\n+" + current)
     doc.write_text("<!--code:diff-stage3-->\n" + fixed)
     assert workshop_excerpts.check(doc) == []
 
