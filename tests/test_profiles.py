@@ -301,10 +301,15 @@ def recorded(tmp_path_factory):
             if recorder == "samply" and stacks.tool("samply") is None:
                 skip_or_fail("samply is not installed: `make samply` installs it")
             try:
-                where = profile.folder(out, recorder)
-                cache[key] = profile.record(
-                    profile.subject(name), where, seconds=SECONDS, recorder=recorder
-                )
+                # On a busy machine the recorder may get few samples: record again,
+                # longer, rather than judge a share on a handful of them.
+                for seconds in (SECONDS, 3 * SECONDS):
+                    where = profile.folder(out, recorder)
+                    cache[key] = profile.record(
+                        profile.subject(name), where, seconds=seconds, recorder=recorder
+                    )
+                    if cache[key].total > 0.5 * SECONDS * profile.RATE:
+                        break
             except recorders.Refused as err:
                 skip_or_fail(f"{recorder} may not record here:\n{err}")
         return cache[key]
@@ -318,7 +323,7 @@ def recorded(tmp_path_factory):
 @pytest.mark.parametrize("key", [k for k in analyse.CLAIMS if k not in analyse.VARIES])
 def test_the_walkthrough_claim_holds(recorded, key):
     prof = recorded(analyse.subject_of(key))
-    assert prof.total > 0.5 * SECONDS * profile.RATE, "py-spy lost most samples"
+    assert prof.total >= analyse.MIN_SAMPLES, "py-spy lost most samples, twice"
     claim = analyse.CLAIMS[key](prof)
     assert claim.holds, f"{claim.statement}\n{claim.evidence}"
 
