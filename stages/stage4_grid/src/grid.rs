@@ -2,13 +2,16 @@
 //! (`crate::select`), and no layout of the input makes it test every pair.
 //! No Python here.
 //!
-//! The centers are bucketed into square cells at least `max_dist / 2` wide, so
-//! a point looks only at the cells around it (at most 6 x 6), and scans the
-//! few centers of each: one contiguous slice per row. A crowded cell (more than
-//! a leaf's worth: a cluster, a huge `max_dist`, a cell widened to cover a wide,
-//! mostly empty box) is a k-d tree instead (`crate::kdtree`), which settles
-//! whole boxes of centers at once.
+//! The centers are bucketed into square cells, so a point looks only at the
+//! cells around it and scans their few centers. Where centers and points meet
+//! in a compact box, every cell of the box is kept, sorted row by row, and a
+//! point scans one contiguous slice per row. Where they spread over a wide,
+//! mostly empty box (clusters far apart, outliers), only the occupied cells are
+//! kept, in a hash map. A crowded cell (more than a leaf's worth of centers: a
+//! cluster, identical centers, a huge `max_dist`) is a k-d tree instead
+//! (`crate::kdtree`), which settles whole boxes of centers at once.
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::kdtree::{self, Best, Entry, LEAF, Node};
 use crate::{Site, squared_threshold};
@@ -62,8 +65,11 @@ struct Grid<'a> {
     hi: [f64; 2],
     /// 1 / the cell size: a multiply per lookup instead of a divide.
     per_cell: f64,
+    /// Dense: the box's `nx` x `ny` cells, numbered row by row.
     nx: usize,
     ny: usize,
+    /// Sparse: the number of each occupied cell, by (column, row).
+    sparse: Option<FxHashMap<[i64; 2], usize>>,
     /// Cell `c` holds `entries[starts[c]..starts[c + 1]]` and, if crowded,
     /// instead the tree `roots[trees[c]..trees[c + 1]]` (one, or none).
     starts: Vec<usize>,
@@ -93,15 +99,17 @@ impl<'a> Grid<'a> {
         if t == 0.0 || !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
             return None;
         }
-        // Cells of reach / 2: a point's circle spans at most 6 x 6 of them. At
-        // most about one cell per site: a wide, mostly empty box gets wider
-        // cells, and the trees of the crowded ones do the rest.
-        let most = (sites.len() as f64 + 16.0).sqrt();
-        let cell = (reach / 2.0)
-            .max((hi[0] - lo[0]) / most)
-            .max((hi[1] - lo[1]) / most);
-        let per_cell = 1.0 / cell;
-        let count = |k: usize| ((hi[k] - lo[k]) * per_cell) as usize + 1;
+        // Dense while the box needs at most ~2 cells per site, of reach / 2: a
+        // point's circle spans at most 6 x 6 of them. Sparse cells are of reach:
+        // at most 3 x 3 lookups per point.
+        let cell = reach / 2.0;
+        let cells = ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0);
+        let dense = cells <= 2.0 * sites.len() as f64 + 16.0;
+        let per_cell = if dense { 1.0 / cell } else { 1.0 / reach };
+        let count = |k: usize| match dense {
+            true => ((hi[k] - lo[k]) * per_cell) as usize + 1,
+            false => 0,
+        };
         let mut grid = Grid {
             sites,
             any_nan: sites.iter().any(|s| s.area.is_nan()),
@@ -112,6 +120,7 @@ impl<'a> Grid<'a> {
             per_cell,
             nx: count(0),
             ny: count(1),
+            sparse: (!dense).then(FxHashMap::default),
             starts: Vec::new(),
             trees: Vec::new(),
             roots: Vec::new(),
@@ -123,14 +132,27 @@ impl<'a> Grid<'a> {
         // (the crowded cells' sites after all the others), and place each site.
         const OUT: usize = usize::MAX;
         let inside = |[x, y]: [f64; 2]| lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
-        let cells: Vec<usize> = sites
-            .iter()
-            .map(|s| match s.center {
-                c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
-                _ => OUT,
-            })
-            .collect();
-        let n_cells = grid.nx * grid.ny;
+        let cells: Vec<usize> = match &mut grid.sparse {
+            None => sites
+                .iter()
+                .map(|s| match s.center {
+                    c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
+                    _ => OUT,
+                })
+                .collect(),
+            Some(numbers) => sites
+                .iter()
+                .map(|s| match s.center {
+                    c if inside(c) => {
+                        let next = numbers.len();
+                        let cell = [0, 1].map(|k| grid_cell(c[k], lo[k], per_cell));
+                        *numbers.entry(cell).or_insert(next)
+                    }
+                    _ => OUT,
+                })
+                .collect(),
+        };
+        let n_cells = grid.sparse.as_ref().map_or(grid.nx * grid.ny, |m| m.len());
         let mut counts = vec![0; n_cells];
         // `OUT` is no index of `counts`: `get_mut` skips it with no test of its own.
         for &c in &cells {
@@ -141,7 +163,10 @@ impl<'a> Grid<'a> {
         // Where each cell's centers go: a crowded cell's after all the others',
         // so that a row of cells is one slice of centers to scan. `counts`
         // turns into where each cell's next center goes.
-        let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
+        // Crowded: more than a leaf's worth of centers per (reach / 2)^2, so a
+        // point scans at most 36 leaves' worth, dense or sparse.
+        let most = if dense { LEAF } else { 4 * LEAF };
+        let light: usize = counts.iter().filter(|&&count| count <= most).sum();
         let (mut starts, mut trees) = (
             Vec::with_capacity(n_cells + 1),
             Vec::with_capacity(n_cells + 1),
@@ -150,7 +175,7 @@ impl<'a> Grid<'a> {
         for count in &mut counts {
             starts.push(at);
             trees.push(crowded.len());
-            if *count <= LEAF {
+            if *count <= most {
                 (*count, at) = (at, at + *count);
             } else {
                 crowded.push((beyond, *count));
@@ -234,7 +259,7 @@ impl<'a> Grid<'a> {
         picks.collect()
     }
 
-    /// The polygon `point` picks, if any: the cells around it, row by row.
+    /// The polygon `point` picks, if any: the cells around it.
     fn pick<const NAN: bool>(&self, best: &mut Best<NAN>, point: [f64; 2]) -> Option<usize> {
         let [px, py] = point;
         let r = self.reach;
@@ -246,11 +271,9 @@ impl<'a> Grid<'a> {
         {
             return None;
         }
-        // The exact value px - reach is <= every close center's x, and rounding
-        // is monotone, so the computed bound is too.
-        let (x0, x1) = (self.axis(px - r, 0), self.axis(px + r, 0));
-        for row in self.axis(py - r, 1)..=self.axis(py + r, 1) {
-            let (a, b) = (row * self.nx + x0, row * self.nx + x1);
+        // Cells `a..=b` of one row (or one sparse cell): their centers are
+        // together, and so are their trees.
+        let mut cells = |a: usize, b: usize| {
             best.scan(
                 &self.entries[self.starts[a]..self.starts[b + 1]],
                 point,
@@ -259,9 +282,35 @@ impl<'a> Grid<'a> {
             for root in &self.roots[self.trees[a]..self.trees[b + 1]] {
                 best.walk(root, &self.nodes, &self.entries, point, self.t);
             }
+        };
+        match &self.sparse {
+            // The exact value px - reach is <= every close center's x, and
+            // rounding is monotone, so the computed bound is too.
+            None => {
+                let (x0, x1) = (self.axis(px - r, 0), self.axis(px + r, 0));
+                for row in self.axis(py - r, 1)..=self.axis(py + r, 1) {
+                    cells(row * self.nx + x0, row * self.nx + x1);
+                }
+            }
+            Some(numbers) => {
+                let cell = |v: f64, k: usize| grid_cell(v, self.lo[k], self.per_cell);
+                for row in cell(py - r, 1)..=cell(py + r, 1) {
+                    for column in cell(px - r, 0)..=cell(px + r, 0) {
+                        if let Some(&c) = numbers.get(&[column, row]) {
+                            cells(c, c);
+                        }
+                    }
+                }
+            }
         }
         best.take(|i| self.sites[i].area)
     }
+}
+
+/// The sparse grid's cell of coordinate `v`: monotone, as `Grid::axis`, and
+/// saturating (a center 1e300 cells away shares the last cell, still found).
+fn grid_cell(v: f64, origin: f64, per_cell: f64) -> i64 {
+    ((v - origin) * per_cell).floor() as i64
 }
 
 #[cfg(test)]

@@ -100,6 +100,15 @@ impl Node {
 /// numbered by where they land there (see `renumber`).
 pub fn build(entries: &mut [Entry], start: usize, below: &mut Vec<Node>, parallel: bool) -> Node {
     let (lo, hi) = bounds(entries.iter().map(|e| e.xy));
+    match lo == hi {
+        true => leaf(entries, start), // all at one spot: wholly in or out
+        false => split(entries, start, [lo, hi], below, parallel),
+    }
+}
+
+/// A leaf: its box, its least key and index.
+fn leaf(entries: &[Entry], start: usize) -> Node {
+    let (lo, hi) = bounds(entries.iter().map(|e| e.xy));
     let mut node = Node {
         lo,
         hi,
@@ -109,38 +118,61 @@ pub fn build(entries: &mut [Entry], start: usize, below: &mut Vec<Node>, paralle
         end: start + entries.len(),
         children: LEAF_NODE,
     };
-    if entries.len() <= LEAF || lo == hi {
-        for e in entries.iter() {
-            node.least = node.least.min(e.key);
-            node.first = node.first.min(e.key as u64 as usize);
-        }
-        return node;
+    for e in entries {
+        node.least = node.least.min(e.key);
+        node.first = node.first.min(e.key as u64 as usize);
     }
-    // Halve at the median along the box's longer side: the halves hold equal
-    // shares whatever the layout, so the tree stays log2(n) deep.
-    let axis = usize::from(hi[1] - lo[1] > hi[0] - lo[0]);
-    let mid = entries.len() / 2;
-    entries.select_nth_unstable_by(mid, |a, b| a.xy[axis].total_cmp(&b.xy[axis]));
-    let (left, right) = entries.split_at_mut(mid);
-    node.children = below.len();
-    below.extend([Node::EMPTY; 2]);
-    let (l, r) = if parallel && mid > SPLIT_BUILD {
-        let (l, r) = rayon::join(|| alone(left, start), || alone(right, start + mid));
-        (attach(below, l), attach(below, r))
-    } else {
-        let l = build(left, start, below, false);
-        (l, build(right, start + mid, below, false))
-    };
-    (below[node.children], below[node.children + 1]) = (l, r);
-    node.least = l.least.min(r.least);
-    node.first = l.first.min(r.first);
     node
 }
 
+/// Halves `entries` at the median along the longer side of `space` (a box
+/// they lie in), and builds both halves. The node's own box is its children's.
+fn split(
+    entries: &mut [Entry],
+    start: usize,
+    space: [[f64; 2]; 2],
+    below: &mut Vec<Node>,
+    parallel: bool,
+) -> Node {
+    if entries.len() <= LEAF {
+        return leaf(entries, start);
+    }
+    // The halves hold equal shares whatever the layout: the tree stays log2(n) deep.
+    let [lo, hi] = space;
+    let axis = usize::from(hi[1] - lo[1] > hi[0] - lo[0]);
+    let mid = entries.len() / 2;
+    entries.select_nth_unstable_by(mid, |a, b| a.xy[axis].total_cmp(&b.xy[axis]));
+    let (mut left_space, mut right_space) = (space, space);
+    (left_space[1][axis], right_space[0][axis]) = (entries[mid].xy[axis], entries[mid].xy[axis]);
+    let (left, right) = entries.split_at_mut(mid);
+    let children = below.len();
+    below.extend([Node::EMPTY; 2]);
+    let (l, r) = if parallel && mid > SPLIT_BUILD {
+        let (l, r) = rayon::join(
+            || alone(left, start, left_space),
+            || alone(right, start + mid, right_space),
+        );
+        (attach(below, l), attach(below, r))
+    } else {
+        let l = split(left, start, left_space, below, false);
+        (l, split(right, start + mid, right_space, below, false))
+    };
+    (below[children], below[children + 1]) = (l, r);
+    Node {
+        lo: [l.lo[0].min(r.lo[0]), l.lo[1].min(r.lo[1])],
+        hi: [l.hi[0].max(r.hi[0]), l.hi[1].max(r.hi[1])],
+        least: l.least.min(r.least),
+        first: l.first.min(r.first),
+        start,
+        end: start + entries.len(),
+        children,
+    }
+}
+
 /// A tree built on its own (on every core): its root and the nodes below it.
-fn alone(entries: &mut [Entry], start: usize) -> (Node, Vec<Node>) {
+fn alone(entries: &mut [Entry], start: usize, space: [[f64; 2]; 2]) -> (Node, Vec<Node>) {
     let mut below = Vec::new();
-    (build(entries, start, &mut below, true), below)
+    (split(entries, start, space, &mut below, true), below)
 }
 
 /// Moves the nodes of a tree built `alone` to the end of `below`; its root, renumbered.
