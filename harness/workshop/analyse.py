@@ -377,6 +377,7 @@ CLAIMS: dict[str, Callable[[Profile], Claim]] = {
 
 # --- samply: every thread, no Python names ---------------------------------------------
 
+
 def worker_shares(profile: Profile) -> tuple[float, float]:
     """The workers' share of every thread's samples, and the search's share of theirs."""
     workers = {s: n for s, n in profile.timed().items() if s[0] != "[main thread]"}
