@@ -167,23 +167,17 @@ impl<'a> Grid<'a> {
         // point scans at most 36 leaves' worth, dense or sparse.
         let most = if dense { LEAF } else { 4 * LEAF };
         let light: usize = counts.iter().filter(|&&count| count <= most).sum();
-        let (mut starts, mut trees) = (
-            Vec::with_capacity(n_cells + 1),
-            Vec::with_capacity(n_cells + 1),
-        );
+        let (mut starts, mut trees) = (vec![0; n_cells + 1], vec![0; n_cells + 1]);
         let (mut at, mut beyond, mut crowded) = (0, light, Vec::new());
-        for count in &mut counts {
-            starts.push(at);
-            trees.push(crowded.len());
+        for (c, count) in counts.iter_mut().enumerate() {
             if *count <= most {
                 (*count, at) = (at, at + *count);
             } else {
                 crowded.push((beyond, *count));
                 (*count, beyond) = (beyond, beyond + *count);
             }
+            (starts[c + 1], trees[c + 1]) = (at, crowded.len());
         }
-        starts.push(at);
-        trees.push(crowded.len());
         let empty = Entry {
             xy: [0.0; 2],
             key: kdtree::NONE,
@@ -246,10 +240,11 @@ impl<'a> Grid<'a> {
         first_index: usize,
         stop: &impl Fn() -> bool,
     ) -> Vec<(usize, usize)> {
-        let (mut plain, mut nan) = (Best::<false>::new(), Best::<true>::new());
+        // The nodes a walk has still to open: one stack for all the points.
+        let mut stack = Vec::with_capacity(64);
         let mut pick = |p| match self.any_nan {
-            false => self.pick(&mut plain, p),
-            true => self.pick(&mut nan, p),
+            false => self.pick::<false>(&mut stack, p),
+            true => self.pick::<true>(&mut stack, p),
         };
         let picks = points
             .iter()
@@ -260,7 +255,7 @@ impl<'a> Grid<'a> {
     }
 
     /// The polygon `point` picks, if any: the cells around it.
-    fn pick<const NAN: bool>(&self, best: &mut Best<NAN>, point: [f64; 2]) -> Option<usize> {
+    fn pick<const NAN: bool>(&self, stack: &mut Vec<usize>, point: [f64; 2]) -> Option<usize> {
         let [px, py] = point;
         let r = self.reach;
         // Outside the box grown by `reach`, or not a number: close to no site.
@@ -271,46 +266,66 @@ impl<'a> Grid<'a> {
         {
             return None;
         }
-        // Cells `a..=b` of one row (or one sparse cell): their centers are
-        // together, and so are their trees.
-        let mut cells = |a: usize, b: usize| {
-            best.scan(
-                &self.entries[self.starts[a]..self.starts[b + 1]],
-                point,
-                self.t,
-            );
-            for root in &self.roots[self.trees[a]..self.trees[b + 1]] {
-                best.walk(root, &self.nodes, &self.entries, point, self.t);
-            }
-        };
+        let mut best = Best::<NAN>::NOTHING;
         match &self.sparse {
             // The exact value px - reach is <= every close center's x, and
             // rounding is monotone, so the computed bound is too.
             None => {
                 let (x0, x1) = (self.axis(px - r, 0), self.axis(px + r, 0));
                 for row in self.axis(py - r, 1)..=self.axis(py + r, 1) {
-                    cells(row * self.nx + x0, row * self.nx + x1);
+                    best = self.cells(best, stack, row * self.nx + x0, row * self.nx + x1, point);
                 }
             }
             Some(numbers) => {
-                let cell = |v: f64, k: usize| grid_cell(v, self.lo[k], self.per_cell);
+                // Cut to the box, where every center is: `py + r` may overflow.
+                let cell = |v: f64, k: usize| {
+                    let v = v.clamp(self.lo[k], self.hi[k]);
+                    grid_cell(v, self.lo[k], self.per_cell)
+                };
                 for row in cell(py - r, 1)..=cell(py + r, 1) {
                     for column in cell(px - r, 0)..=cell(px + r, 0) {
                         if let Some(&c) = numbers.get(&[column, row]) {
-                            cells(c, c);
+                            best = self.cells(best, stack, c, c, point);
                         }
                     }
                 }
             }
         }
-        best.take(|i| self.sites[i].area)
+        best.pick(|i| self.sites[i].area)
+    }
+
+    /// Cells `a..=b` of one row (or one sparse cell): their centers are
+    /// together, and so are their trees.
+    #[inline(always)]
+    fn cells<const NAN: bool>(
+        &self,
+        mut best: Best<NAN>,
+        stack: &mut Vec<usize>,
+        a: usize,
+        b: usize,
+        point: [f64; 2],
+    ) -> Best<NAN> {
+        best = best.scan(
+            &self.entries[self.starts[a]..self.starts[b + 1]],
+            point,
+            self.t,
+        );
+        for root in &self.roots[self.trees[a]..self.trees[b + 1]] {
+            best = best.walk(stack, root, &self.nodes, &self.entries, point, self.t);
+        }
+        best
     }
 }
 
 /// The sparse grid's cell of coordinate `v`: monotone, as `Grid::axis`, and
-/// saturating (a center 1e300 cells away shares the last cell, still found).
+/// clamped to +-2^52 cells (a center 1e300 cells away shares the last cell,
+/// still found), where the computed cells of `v - reach` and `v + reach` stay a
+/// few apart. Halves first, so that `v - origin` cannot overflow.
 fn grid_cell(v: f64, origin: f64, per_cell: f64) -> i64 {
-    ((v - origin) * per_cell).floor() as i64
+    const EDGE: f64 = (1u64 << 52) as f64;
+    ((0.5 * v - 0.5 * origin) * (2.0 * per_cell))
+        .floor()
+        .clamp(-EDGE, EDGE) as i64
 }
 
 #[cfg(test)]
@@ -712,6 +727,10 @@ mod tests {
         let points = [[1e308, 1.0], [0.0, 0.0], [-1e308, 0.0]];
         assert_eq!(grid_select(&sites, &points, 10.0).len(), 3);
         agrees(&sites, &points, 10.0);
+        // A sparse grid 1.8e308 high, a point at f64::MAX: `py + max_dist`
+        // overflows, and its cells once spanned 2^52 rows (a loop for ever).
+        let tall = [site(-12.0, -5.5e299, 1.0), site(2e300, f64::MAX, 2.0)];
+        agrees(&tall, &[[1e300, f64::MAX], [-12.0, -5.5e299]], 1e300);
         assert!(grid_select(&[], &[[0.0, 0.0]], 10.0).is_empty());
         assert!(grid_select(&sites, &[], 10.0).is_empty());
     }

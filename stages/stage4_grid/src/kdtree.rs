@@ -216,33 +216,46 @@ pub fn bounds(centers: impl Iterator<Item = [f64; 2]>) -> ([f64; 2], [f64; 2]) {
 }
 
 /// What one point has found so far: the least key among the close centers
-/// and, with `NAN`, the least close index.
+/// and, with `NAN`, the least close index. Small enough to stay in registers:
+/// each step takes it and returns it.
+#[derive(Clone, Copy)]
 pub struct Best<const NAN: bool> {
     key: u128,
     first: usize,
-    /// The nodes still to open (kept between walks: no allocation per walk).
-    stack: Vec<usize>,
 }
 
 impl<const NAN: bool> Best<NAN> {
-    pub fn new() -> Self {
-        Best {
-            key: NONE,
-            first: usize::MAX,
-            stack: Vec::with_capacity(64),
+    pub const NOTHING: Self = Best {
+        key: NONE,
+        first: usize::MAX,
+    };
+
+    /// Tests each center, as the plain loop does.
+    #[inline(always)]
+    pub fn scan(mut self, entries: &[Entry], point: [f64; 2], t: f64) -> Self {
+        for e in entries {
+            let (dx, dy) = (e.xy[0] - point[0], e.xy[1] - point[1]);
+            let close = dx * dx + dy * dy < t;
+            self.key = self.key.min(if close { e.key } else { NONE });
+            if NAN && close {
+                self.first = self.first.min(e.key as u64 as usize);
+            }
         }
+        self
     }
 
     /// Walks the tree under `root`, whose descendants are in `nodes`; `t` is the
-    /// squared threshold.
+    /// squared threshold. `stack` holds the nodes still to open (kept from walk
+    /// to walk: no allocation per walk).
     pub fn walk(
-        &mut self,
+        mut self,
+        stack: &mut Vec<usize>,
         root: &Node,
         nodes: &[Node],
         entries: &[Entry],
         point: [f64; 2],
         t: f64,
-    ) {
+    ) -> Self {
         let mut node = root;
         loop {
             // Unless nothing below can beat the best so far (nor come first).
@@ -253,47 +266,29 @@ impl<const NAN: bool> Best<NAN> {
                     self.key = self.key.min(node.least);
                     self.first = self.first.min(node.first);
                 } else if near < t && node.children != LEAF_NODE {
-                    self.stack.push(node.children + 1);
+                    stack.push(node.children + 1);
                     node = &nodes[node.children];
                     continue;
                 } else if near < t {
-                    self.scan(&entries[node.start..node.end], point, t);
+                    self = self.scan(&entries[node.start..node.end], point, t);
                 }
             }
-            match self.stack.pop() {
+            match stack.pop() {
                 Some(k) => node = &nodes[k],
-                None => return,
+                None => return self,
             }
         }
     }
 
-    /// Tests each center, as the plain loop does.
-    #[inline(always)]
-    pub fn scan(&mut self, entries: &[Entry], point: [f64; 2], t: f64) {
-        let (mut key, mut first) = (self.key, self.first);
-        for e in entries {
-            let (dx, dy) = (e.xy[0] - point[0], e.xy[1] - point[1]);
-            let close = dx * dx + dy * dy < t;
-            key = key.min(if close { e.key } else { NONE });
-            if NAN && close {
-                first = first.min(e.key as u64 as usize);
-            }
-        }
-        (self.key, self.first) = (key, first);
-    }
-
-    /// The polygon picked, if any (the low 64 bits of a key are the index),
-    /// and back to nothing found for the next point.
-    pub fn take(&mut self, area: impl Fn(usize) -> f64) -> Option<usize> {
-        let (key, first) = (self.key, self.first);
-        (self.key, self.first) = (NONE, usize::MAX);
-        if key == NONE {
+    /// The polygon picked, if any (the low 64 bits of a key are the index).
+    pub fn pick(self, area: impl Fn(usize) -> f64) -> Option<usize> {
+        if self.key == NONE {
             return None;
         }
         // The baseline keeps the first close polygon when its area is NaN.
-        if NAN && area(first).is_nan() {
-            return Some(first);
+        if NAN && area(self.first).is_nan() {
+            return Some(self.first);
         }
-        Some(key as u64 as usize)
+        Some(self.key as u64 as usize)
     }
 }
