@@ -2,23 +2,19 @@
 //! (`crate::select`), and no layout of the input makes it test every pair.
 //! No Python here.
 //!
-//! The centers are bucketed into square cells, so a point looks only at the
-//! cells around it and scans their few centers. Where centers and points meet
-//! in a compact box, every cell of the box is kept, sorted row by row, and a
-//! point scans one contiguous slice per row. Where they spread over a wide,
-//! mostly empty box (clusters far apart, outliers), only the occupied cells are
-//! kept, in a hash map. A crowded cell (more than a leaf's worth of centers: a
-//! cluster, identical centers, a huge `max_dist`) is a k-d tree instead
-//! (`crate::kdtree`), which settles whole boxes of centers at once.
+//! The centers are bucketed into square cells, sorted row by row, so a point
+//! looks only at the few cells around it and scans one contiguous slice of
+//! centers per row. The centers of crowded cells (a cluster, identical
+//! centers, a huge `max_dist`: more than a leaf's worth in a cell) go to a k-d
+//! tree instead (`crate::kdtree`), which takes or skips whole boxes of them.
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
-use crate::kdtree::{self, Best, Entry, LEAF, Node};
+use crate::kdtree::{self, Best, Entry, LEAF, Node, Stack};
 use crate::{Site, squared_threshold};
 
-/// Above this many polygons + points `main` releases the GIL, and the trees
-/// are built and the points split across the cores (a few hundred microseconds
-/// of work and up).
+/// Above this many polygons + points `main` releases the GIL, and the tree is
+/// built and the points split across the cores (a few hundred microseconds of
+/// work and up).
 pub const LARGE: usize = 20_000;
 
 /// Points per rayon task: large enough that splitting costs little.
@@ -27,9 +23,9 @@ const CHUNK: usize = 1024;
 /// For every point with a polygon whose center is closer than `max_dist`,
 /// `(point, polygon)`: the polygon of least area, the first one on a tie, in
 /// the order of the points. Areas must be >= 0 or NaN (a Polygon's always
-/// are). On large inputs the work is split across the
-/// current rayon pool. `stop` is asked before each point: once it says yes, the
-/// rest is skipped (the result is then incomplete, for the caller to discard).
+/// are). On large inputs the work is split across the current rayon pool.
+/// `stop` is asked before each point: once it says yes, the rest is skipped
+/// (the result is then incomplete, for the caller to discard).
 pub fn select(
     sites: &[Site],
     points: &[[f64; 2]],
@@ -51,7 +47,10 @@ pub fn select(
     parts.concat()
 }
 
-/// The cells, numbered row by row.
+/// The cells of the box, `nx` x `ny`, numbered row by row. With `starts[c] =
+/// (s, k)`, cell `c` holds `entries[s..]` up to the next cell's `s`, and `k`
+/// crowded cells come before it: their centers (none in their cell) are in
+/// the tree, `nodes` of `height`, over the last entries.
 struct Grid<'a> {
     sites: &'a [Site],
     /// Some area is NaN: then a point also tracks its first close polygon.
@@ -65,19 +64,12 @@ struct Grid<'a> {
     hi: [f64; 2],
     /// 1 / the cell size: a multiply per lookup instead of a divide.
     per_cell: f64,
-    /// Dense: the box's `nx` x `ny` cells, numbered row by row.
     nx: usize,
     ny: usize,
-    /// Sparse: the number of each occupied cell, by (column, row).
-    sparse: Option<FxHashMap<[i64; 2], usize>>,
-    /// Cell `c` holds `entries[starts[c]..starts[c + 1]]` and, if crowded,
-    /// instead the tree `roots[trees[c]..trees[c + 1]]` (one, or none).
-    starts: Vec<usize>,
-    trees: Vec<usize>,
-    roots: Vec<Node>,
-    /// The nodes below the roots.
-    nodes: Vec<Node>,
+    starts: Vec<(usize, usize)>,
     entries: Vec<Entry>,
+    nodes: Vec<Node>,
+    height: u32,
 }
 
 impl<'a> Grid<'a> {
@@ -99,18 +91,59 @@ impl<'a> Grid<'a> {
         if t == 0.0 || !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
             return None;
         }
-        // Dense while the box needs at most ~2 cells per site, of reach / 2: a
-        // point's circle spans at most 6 x 6 of them. Sparse cells are of reach:
-        // at most 3 x 3 lookups per point.
-        let cell = reach / 2.0;
-        let cells = ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0);
-        let dense = cells <= 2.0 * sites.len() as f64 + 16.0;
-        let per_cell = if dense { 1.0 / cell } else { 1.0 / reach };
-        let count = |k: usize| match dense {
-            true => ((hi[k] - lo[k]) * per_cell) as usize + 1,
-            false => 0,
+        // Cells of reach / 2: a point's circle spans at most 6 x 6 of them. At
+        // most about one cell per site: a wide, mostly empty box (clusters far
+        // apart) gets wider cells, and the tree takes their crowds.
+        let most = (sites.len() as f64 + 16.0).sqrt();
+        let cell = (reach / 2.0)
+            .max((hi[0] - lo[0]) / most)
+            .max((hi[1] - lo[1]) / most);
+        let per_cell = 1.0 / cell;
+        let [nx, ny] = [0, 1].map(|k| ((hi[k] - lo[k]) * per_cell) as usize + 1);
+        // Each site's cell (`OUT`: outside the box), then a counting sort by
+        // cell: count the sites of each cell, add up to where each cell begins
+        // (a crowded cell's after all the others', for the tree), and place
+        // each site; `counts` turns into where a cell's next site goes.
+        const OUT: usize = usize::MAX;
+        let cell_of = |[x, y]: [f64; 2]| match lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1]
+        {
+            true => axis(y, lo[1], per_cell, ny) * nx + axis(x, lo[0], per_cell, nx),
+            false => OUT,
         };
-        let mut grid = Grid {
+        let cells: Vec<usize> = sites.iter().map(|s| cell_of(s.center)).collect();
+        let mut counts = vec![0; nx * ny];
+        // `OUT` is no index of `counts`: `get_mut` skips it with no test of its own.
+        for &c in &cells {
+            if let Some(count) = counts.get_mut(c) {
+                *count += 1;
+            }
+        }
+        let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
+        let mut starts = Vec::with_capacity(nx * ny + 1);
+        let (mut at, mut crowd, mut crowded) = (0, light, 0);
+        for count in &mut counts {
+            starts.push((at, crowded));
+            (*count, at, crowd, crowded) = match *count <= LEAF {
+                true => (at, at + *count, crowd, crowded),
+                false => (crowd, at, crowd + *count, crowded + 1),
+            };
+        }
+        starts.push((at, crowded));
+        let mut entries = vec![Entry::default(); crowd];
+        for (index, (site, &c)) in sites.iter().zip(&cells).enumerate() {
+            if let Some(at) = counts.get_mut(c) {
+                let key = kdtree::key(site.area, index);
+                entries[*at] = Entry {
+                    xy: site.center,
+                    key,
+                };
+                *at += 1;
+            }
+        }
+        let (height, size) = kdtree::shape(crowd - light);
+        let mut nodes = vec![Node::default(); size];
+        kdtree::build(&mut nodes, &mut entries[light..], light, parallel);
+        Some(Grid {
             sites,
             any_nan: sites.iter().any(|s| s.area.is_nan()),
             t,
@@ -118,119 +151,13 @@ impl<'a> Grid<'a> {
             lo,
             hi,
             per_cell,
-            nx: count(0),
-            ny: count(1),
-            sparse: (!dense).then(FxHashMap::default),
-            starts: Vec::new(),
-            trees: Vec::new(),
-            roots: Vec::new(),
-            nodes: Vec::new(),
-            entries: Vec::new(),
-        };
-        // Each site's cell (`OUT`: outside the box), then a counting sort by
-        // cell: count the sites of each cell, add up to where each cell begins
-        // (the crowded cells' sites after all the others), and place each site.
-        const OUT: usize = usize::MAX;
-        let inside = |[x, y]: [f64; 2]| lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
-        let cells: Vec<usize> = match &mut grid.sparse {
-            None => sites
-                .iter()
-                .map(|s| match s.center {
-                    c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
-                    _ => OUT,
-                })
-                .collect(),
-            Some(numbers) => sites
-                .iter()
-                .map(|s| match s.center {
-                    c if inside(c) => {
-                        let next = numbers.len();
-                        let cell = [0, 1].map(|k| grid_cell(c[k], lo[k], per_cell));
-                        *numbers.entry(cell).or_insert(next)
-                    }
-                    _ => OUT,
-                })
-                .collect(),
-        };
-        let n_cells = grid.sparse.as_ref().map_or(grid.nx * grid.ny, |m| m.len());
-        let mut counts = vec![0; n_cells];
-        // `OUT` is no index of `counts`: `get_mut` skips it with no test of its own.
-        for &c in &cells {
-            if let Some(count) = counts.get_mut(c) {
-                *count += 1;
-            }
-        }
-        // Where each cell's centers go: a crowded cell's after all the others',
-        // so that a row of cells is one slice of centers to scan. `counts`
-        // turns into where each cell's next center goes.
-        // Crowded: more than a leaf's worth of centers per (reach / 2)^2, so a
-        // point scans at most 36 leaves' worth, dense or sparse.
-        let most = if dense { LEAF } else { 4 * LEAF };
-        let light: usize = counts.iter().filter(|&&count| count <= most).sum();
-        let (mut starts, mut trees) = (vec![0; n_cells + 1], vec![0; n_cells + 1]);
-        let (mut at, mut beyond, mut crowded) = (0, light, Vec::new());
-        for (c, count) in counts.iter_mut().enumerate() {
-            if *count <= most {
-                (*count, at) = (at, at + *count);
-            } else {
-                crowded.push((beyond, *count));
-                (*count, beyond) = (beyond, beyond + *count);
-            }
-            (starts[c + 1], trees[c + 1]) = (at, crowded.len());
-        }
-        let empty = Entry {
-            xy: [0.0; 2],
-            key: kdtree::NONE,
-        };
-        let mut entries = vec![empty; beyond];
-        for (index, (site, &c)) in sites.iter().zip(&cells).enumerate() {
-            if let Some(at) = counts.get_mut(c) {
-                entries[*at] = Entry {
-                    xy: site.center,
-                    key: kdtree::key(site.area, index),
-                };
-                *at += 1;
-            }
-        }
-        // A k-d tree per crowded cell (on every core for large inputs): its root
-        // in `roots`, the nodes below it in `nodes`.
-        let mut rest = &mut entries[light..];
-        let mut cells = Vec::with_capacity(crowded.len());
-        for (start, count) in crowded {
-            let (cell, tail) = std::mem::take(&mut rest).split_at_mut(count);
-            cells.push((start, cell));
-            rest = tail;
-        }
-        let (roots, nodes) = if parallel {
-            let trees = cells.into_par_iter().map(|(start, cell)| {
-                let mut nodes = Vec::new();
-                (vec![kdtree::build(cell, start, &mut nodes, true)], nodes)
-            });
-            trees.reduce(|| (Vec::new(), Vec::new()), kdtree::concat)
-        } else {
-            let mut nodes = Vec::new();
-            let roots = cells
-                .into_iter()
-                .map(|(start, cell)| kdtree::build(cell, start, &mut nodes, false));
-            (roots.collect(), nodes)
-        };
-        (grid.starts, grid.trees, grid.roots) = (starts, trees, roots);
-        (grid.nodes, grid.entries) = (nodes, entries);
-        Some(grid)
-    }
-
-    /// The column (or row) of coordinate `v` on axis `k`, clamped.
-    ///
-    /// Monotone in `v` (subtraction, multiplication by a positive factor,
-    /// truncation and clamping all are, even with rounding), so every center in
-    /// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. The saturating
-    /// cast maps NaN to 0 and +-inf to the ends. (To a signed integer: one
-    /// instruction and a fix-up, where a cast to usize takes a dozen.)
-    fn axis(&self, v: f64, k: usize) -> usize {
-        let n = if k == 0 { self.nx } else { self.ny };
-        (((v - self.lo[k]) * self.per_cell) as i64)
-            .max(0)
-            .min(n as i64 - 1) as usize
+            nx,
+            ny,
+            starts,
+            entries,
+            nodes,
+            height,
+        })
     }
 
     /// The picks of `points`, numbered from `first_index`, until `stop` says so.
@@ -240,7 +167,7 @@ impl<'a> Grid<'a> {
         first_index: usize,
         stop: &impl Fn() -> bool,
     ) -> Vec<(usize, usize)> {
-        // The nodes a walk has still to open: one stack for all the points.
+        // The tree nodes a walk has still to open: one stack for all the points.
         let mut stack = Vec::with_capacity(64);
         let mut pick = |p| match self.any_nan {
             false => self.pick::<false>(&mut stack, p),
@@ -254,78 +181,41 @@ impl<'a> Grid<'a> {
         picks.collect()
     }
 
-    /// The polygon `point` picks, if any: the cells around it.
-    fn pick<const NAN: bool>(&self, stack: &mut Vec<usize>, point: [f64; 2]) -> Option<usize> {
-        let [px, py] = point;
-        let r = self.reach;
+    /// The polygon `point` picks, if any: the cells around it, then the tree.
+    fn pick<const NAN: bool>(&self, stack: &mut Stack, point: [f64; 2]) -> Option<usize> {
+        let ([px, py], r, (lo, hi)) = (point, self.reach, (self.lo, self.hi));
         // Outside the box grown by `reach`, or not a number: close to no site.
-        if !(px >= self.lo[0] - r
-            && px <= self.hi[0] + r
-            && py >= self.lo[1] - r
-            && py <= self.hi[1] + r)
-        {
+        if !(px >= lo[0] - r && px <= hi[0] + r && py >= lo[1] - r && py <= hi[1] + r) {
             return None;
         }
-        let mut best = Best::<NAN>::NOTHING;
-        match &self.sparse {
-            // The exact value px - reach is <= every close center's x, and
-            // rounding is monotone, so the computed bound is too.
-            None => {
-                let (x0, x1) = (self.axis(px - r, 0), self.axis(px + r, 0));
-                for row in self.axis(py - r, 1)..=self.axis(py + r, 1) {
-                    best = self.cells(best, stack, row * self.nx + x0, row * self.nx + x1, point);
-                }
-            }
-            Some(numbers) => {
-                // Cut to the box, where every center is: `py + r` may overflow.
-                let cell = |v: f64, k: usize| {
-                    let v = v.clamp(self.lo[k], self.hi[k]);
-                    grid_cell(v, self.lo[k], self.per_cell)
-                };
-                for row in cell(py - r, 1)..=cell(py + r, 1) {
-                    for column in cell(px - r, 0)..=cell(px + r, 0) {
-                        if let Some(&c) = numbers.get(&[column, row]) {
-                            best = self.cells(best, stack, c, c, point);
-                        }
-                    }
-                }
-            }
+        // The exact value px - reach is <= every close center's x, and rounding
+        // is monotone, so the computed bound is too.
+        let [x0, x1] = [px - r, px + r].map(|v| axis(v, lo[0], self.per_cell, self.nx));
+        let [y0, y1] = [py - r, py + r].map(|v| axis(v, lo[1], self.per_cell, self.ny));
+        let (mut best, mut crowded) = (Best::<NAN>::NOTHING, false);
+        for row in y0..=y1 {
+            let (a, crowds_before) = self.starts[row * self.nx + x0];
+            let (b, crowds_after) = self.starts[row * self.nx + x1 + 1];
+            best = best.scan(&self.entries[a..b], point, self.t);
+            crowded |= crowds_after > crowds_before;
+        }
+        if crowded {
+            let tree = (&self.nodes[..], self.height);
+            best = best.walk(stack, tree, &self.entries, point, self.t);
         }
         best.pick(|i| self.sites[i].area)
     }
-
-    /// Cells `a..=b` of one row (or one sparse cell): their centers are
-    /// together, and so are their trees.
-    #[inline(always)]
-    fn cells<const NAN: bool>(
-        &self,
-        mut best: Best<NAN>,
-        stack: &mut Vec<usize>,
-        a: usize,
-        b: usize,
-        point: [f64; 2],
-    ) -> Best<NAN> {
-        best = best.scan(
-            &self.entries[self.starts[a]..self.starts[b + 1]],
-            point,
-            self.t,
-        );
-        for root in &self.roots[self.trees[a]..self.trees[b + 1]] {
-            best = best.walk(stack, root, &self.nodes, &self.entries, point, self.t);
-        }
-        best
-    }
 }
 
-/// The sparse grid's cell of coordinate `v`: monotone, as `Grid::axis`, and
-/// clamped to +-2^52 cells (a center 1e300 cells away shares the last cell,
-/// still found), where the computed cells of `v - reach` and `v + reach` stay a
-/// few apart. Halves first, so that `v - origin` cannot overflow.
-fn grid_cell(v: f64, origin: f64, per_cell: f64) -> i64 {
-    const EDGE: f64 = (1u64 << 52) as f64;
-    ((0.5 * v - 0.5 * origin) * (2.0 * per_cell))
-        .floor()
-        .clamp(-EDGE, EDGE) as i64
+/// The column (or row) of coordinate `v`, clamped to `0..n`.
+///
+/// Monotone in `v` (subtraction, multiplication by a positive factor,
+/// truncation and clamping all are, even with rounding), so every center in
+/// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. The saturating
+/// cast maps NaN to 0 and +-inf to the ends. (To a signed integer: one
+/// instruction and a fix-up, where a cast to usize takes a dozen.)
+fn axis(v: f64, origin: f64, per_cell: f64, n: usize) -> usize {
+    (((v - origin) * per_cell) as i64).max(0).min(n as i64 - 1) as usize
 }
 
 #[cfg(test)]
