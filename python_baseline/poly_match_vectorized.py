@@ -5,9 +5,10 @@ Same API as the baseline (``Polygon``, ``generate_one_polygon``, ``generate_exam
 and chooses as the baseline's scan does: the first close polygon, replaced only by a
 strictly smaller area (a NaN area first stays; a later NaN never wins).
 
-The distances are one vectorized ``np.linalg.norm(..., axis=2)``: ``sqrt(dx*dx + dy*dy)``.
-The baseline's ``np.linalg.norm(center - point)`` is a BLAS dot, a fused multiply-add on
-some CPUs, so a distance within an ulp of ``max_dist`` is re-tested the baseline's way.
+The distances are ``sqrt(dx*dx + dy*dy)`` for every pair at once. The baseline's
+``np.linalg.norm(center - point)`` is a BLAS dot, a fused multiply-add on some CPUs, so a
+distance within an ulp of ``max_dist`` is computed again with numpy's own dot
+(``rivals_common.numpy_close``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from poly_match import Polygon, generate_example, generate_one_polygon
-from rivals_common import as_points, baseline_close, max_dist_threshold, unsure
+from rivals_common import as_points, as_polygons, max_dist_threshold, numpy_close
 
 __all__ = ["Polygon", "generate_example", "generate_one_polygon", "main"]
 
@@ -27,6 +28,7 @@ def main(
 ) -> list[tuple[np.ndarray, Polygon]]:
     """``(point, polygon)`` for every point that has a polygon within ``max_dist``."""
     limit = max_dist_threshold(max_dist)
+    polygons = as_polygons(polygons)
     points, pts = as_points(points)
     if len(polygons) == 0 or len(points) == 0:
         return []
@@ -40,10 +42,7 @@ def main(
     result = []
     for start in range(0, len(pts), chunk):
         block = pts[start : start + chunk]
-        dist = np.linalg.norm(block[:, None, :] - centers[None, :, :], axis=2)
-        close = dist < limit
-        for i, j in zip(*np.nonzero(unsure(dist, limit)), strict=True):
-            close[i, j] = baseline_close(centers[j], block[i], limit)
+        close = numpy_close(centers[None, :, :] - block[:, None, :], limit)
         # NaN counts as inf: argmin would pick the first NaN, the scan never does.
         masked = np.where(close, key[None, :], np.inf)
         best = np.argmin(masked, axis=1)  # the first minimum wins: the baseline's tie rule

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +17,9 @@ import pytest
 from hypothesis import strategies as st
 
 import poly_match
-from workshop import checks
+from workshop import checks, child_env
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def same_bits(a: object, b: object) -> bool:
@@ -162,3 +167,77 @@ def helper_runs_during(
         go.set()
         thread.join()
     return records
+
+
+# --- a child interpreter that cannot eat the machine ----------------------------------------
+
+# A test's child interpreter gets this much address space (RLIMIT_AS): a call that grows
+# without end fails with MemoryError there instead of taking the machine's memory.
+CHILD_MEMORY = 2 * 2**30
+
+
+def bounded(code: str, memory: int = CHILD_MEMORY) -> str:
+    """``code`` behind a prologue that caps its address space at ``memory`` bytes and lets
+    Ctrl-C raise KeyboardInterrupt. A child inherits an ignored SIGINT (a test run in the
+    background, under nohup, from some IDEs), and Python then installs no handler for it:
+    without the prologue a Ctrl-C test would wait out its timeout there."""
+    prologue = f"""\
+        import resource as _resource, signal as _signal
+        _resource.setrlimit(_resource.RLIMIT_AS, ({memory}, {memory}))
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    """
+    return textwrap.dedent(prologue) + textwrap.dedent(code)
+
+
+def popen(code: str, memory: int = CHILD_MEMORY, **env: str) -> subprocess.Popen[str]:
+    """``code`` in a fresh, bounded interpreter (:func:`bounded`), its output piped; tests/
+    on its ``sys.path`` (for ``import helpers``)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", bounded(code, memory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=child_env(PYTHONPATH=str(REPO / "tests"), **env),
+    )
+
+
+def python(code: str, timeout: float = 300, memory: int = CHILD_MEMORY) -> str:
+    """Run ``code`` in a fresh, bounded interpreter; its stdout, or a failure with its stderr."""
+    proc = popen(code, memory)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err[-3000:]}"
+    return out
+
+
+class Child:
+    """A bounded child interpreter (:func:`popen`) killed ``timeout`` seconds after its
+    start, whatever it is doing: reading its output can wait no longer than that. A killed
+    child ends its output, so the test then fails on what it read."""
+
+    def __init__(self, code: str, timeout: float, memory: int = CHILD_MEMORY) -> None:
+        self.proc = popen(code, memory)
+        self.watchdog = threading.Timer(timeout, self.proc.kill)
+        self.watchdog.start()
+
+    def line(self) -> str:
+        """Its next line of output, stripped ("" once it ended)."""
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline().strip()
+
+    def finish(self) -> tuple[int, str, str]:
+        """Wait for it to end: its exit status, the rest of its output, its stderr."""
+        out, err = self.proc.communicate()
+        return self.proc.returncode, out, err
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.watchdog.cancel()
+        self.proc.kill()
+        self.proc.communicate()

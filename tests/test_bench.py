@@ -210,7 +210,13 @@ def test_threads_json_and_table(tmp_path):
     large = {"n_polygons": 19_500, "n_points": 1000}
     canonical = {"n_polygons": 200, "n_points": 20}
     result = threads.threads_bench(
-        out=tmp_path, large=large, canonical=canonical, rounds=2, sample_seconds=0.005, quiet=True
+        out=tmp_path,
+        large=large,
+        canonical=canonical,
+        rounds=2,
+        sample_seconds=0.005,
+        long_seconds=0.05,
+        quiet=True,
     )
     assert json.loads((tmp_path / "threads.json").read_text()) == result
     assert threads.failures(result) == []
@@ -245,9 +251,17 @@ def test_threads_json_and_table(tmp_path):
         single["rayon_one"]["median_s"] / single["rayon_default"]["median_s"]
     )
     assert "RAYON_NUM_THREADS" in result["env"]["env"]
+    beside = result["beside"]
+    assert "wrong" not in beside and beside["long_call"]["n_polygons"] == threads.LONG_POLYGONS
+    assert len(beside["alone_s"]) == 7 and len(beside["beside_s"]) >= 1
+    assert beside["beside_max_s"] == max(beside["beside_s"])
+    assert beside["slowest_vs_alone"] == pytest.approx(
+        beside["beside_max_s"] / beside["alone_median_s"]
+    )
     table = (tmp_path / "threads.md").read_text()
     assert table.count("| `stage4` |") == 2 and "| `stage3` |" in table
     assert "RAYON_NUM_THREADS=1" in table and "OPENBLAS_NUM_THREADS=" in table
+    assert "**A short call beside a long one.**" in table
 
 
 # Right in the main thread (so it passes the checks), one pair short in any other.
@@ -263,7 +277,7 @@ WRONG_IN_THREADS = """
         return result
 """
 THREAD_ARGS = ["--large", "300x30", "--canonical", "200x20", "--rounds", "1", "--quiet"]
-THREAD_ARGS += ["--sample-seconds", "0.002", "--no-rayon-one", "--versus"]
+THREAD_ARGS += ["--sample-seconds", "0.002", "--no-rayon-one", "--long-seconds", "0", "--versus"]
 
 
 def test_a_wrong_answer_in_threads_fails_the_threads_run(monkeypatch, tmp_path, capsys):
@@ -409,3 +423,13 @@ def test_the_article_crate_builds_and_picks_as_the_baseline(monkeypatch, tmp_pat
     bench_debug.check(article)  # raises SystemExit unless the baseline's picks
     out, loaded = bench_debug.child(article, "--check", "stage2")
     assert loaded.startswith(str(tmp_path)) and f"checked {bench.OK}" in out
+
+
+def test_a_miss_smaller_than_the_runs_spread_is_called_noise():
+    target = 10e-3
+    met = report.target_verdict({"median_s": 9.5e-3, "q1_s": 9.0e-3}, target)
+    noise = report.target_verdict({"median_s": 10.4e-3, "q1_s": 9.8e-3}, target)
+    missed = report.target_verdict({"median_s": 14e-3, "q1_s": 13e-3}, target)
+    assert met == "met on this run"
+    assert noise.startswith("missed by 400 µs (4%)") and "noise, not a verdict" in noise
+    assert missed.startswith("**not met**") and "noise" not in missed

@@ -54,6 +54,11 @@ def test_after_a_compile_error_the_trailer_is_left_out_even_split_across_reads()
     assert relayed(text) == (ERROR, True)
 
 
+def test_cargos_compile_error_line_split_across_reads_is_seen() -> None:
+    at = ERROR.index(b"could not compile") + 5
+    assert relayed(ERROR[:at], ERROR[at:], TRAILER) == (ERROR, True)
+
+
 def test_other_failures_and_successes_pass_through_whole() -> None:
     other = b"Caused by: Couldn't find any python interpreters\n"
     assert relayed(TRAILER + other) == (TRAILER + other, False)

@@ -7,13 +7,11 @@ argument; none aborts or panics (the cases that could run in a fresh interpreter
 from __future__ import annotations
 
 import copy
+import json
 import math
 import multiprocessing
 import pickle
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import helpers
@@ -285,13 +283,8 @@ except (TypeError, ValueError) as err:
     ids=[*ALL, "stage1-find_close"],
 )
 def test_a_lying_len_neither_aborts_nor_panics(name: str, direct: bool, length: str) -> None:
-    code = LIAR.format(length=length, name=name, direct=direct)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=Path.cwd()
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-2000:]}"
-    assert "PanicException" not in proc.stdout + proc.stderr
-    out = proc.stdout.strip()
+    out = helpers.python(LIAR.format(length=length, name=name, direct=direct)).strip()
+    assert "PanicException" not in out
     assert out == "ANSWER" or (out.startswith("REFUSED") and "polygons" in out), out
 
 
@@ -557,6 +550,19 @@ def test_replacing_what_rust_reads_is_refused_when_the_subclass_is_defined(name,
     type("Deeper", (added,), {"more": 1})
 
 
+@pytest.mark.parametrize("name", RUST_POLYGON)
+def test_a_rust_polygon_keeps_copies_as_its_docstring_says(name: str) -> None:
+    """The baseline's Polygon keeps a float64 array it is given, so editing the array moves
+    it; a Rust Polygon keeps copies, and says so."""
+    x, y = np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0])
+    baseline, ours = poly_match.Polygon(x, y), polygon_cls(name)(x, y)
+    center = ours.center
+    x[:] = 100.0
+    assert baseline.x.tolist() == [100.0] * 3
+    assert ours.x.tolist() == [0.0, 1.0, 1.0] and same_bits(ours.center, center)
+    assert "Keeps copies" in " ".join((polygon_cls(name).__doc__ or "").split())
+
+
 def test_stage_2_honours_an_area_override_as_the_baseline_does(distinct) -> None:
     """Stage 2 keeps area() and the selection in Python: an override there counts."""
     polygon_args, points = distinct
@@ -572,3 +578,194 @@ def test_stage_2_honours_an_area_override_as_the_baseline_does(distinct) -> None
     ours = [ours_cls(x, y) for x, y in polygon_args]
     expected = checks.picks(poly_match.main(base, points), base)
     assert checks.picks(run("stage2", ours, points), ours) == expected
+
+
+# --- input the stages compute in float64, read once, or take from the Rust struct ---------
+# Masked arrays, long doubles, a one-shot iterator, classes changed after their statement:
+# each stage gives the baseline's answer or an error naming the argument. The cases run in
+# a bounded child interpreter per stage (some change classes), the baseline in another.
+
+WIDE_CASES: dict[str, Callable[..., list]] = {}
+
+
+def wide_case(function: Callable[..., list]) -> Callable[..., list]:
+    WIDE_CASES[function.__name__.replace("_", " ")] = function
+    return function
+
+
+def _polygons(cls: Any, polygon_args) -> list:
+    return [cls(x, y) for x, y in polygon_args]
+
+
+def _picks(main: Callable[..., Any], polygons: list, points: Any) -> list:
+    return checks.picks(main(polygons, points), polygons)
+
+
+def _far(self: Any) -> np.ndarray:
+    return np.array([1e9, 1e9])
+
+
+@wide_case
+def a_masked_point(module, main, polygon_args, points) -> list:
+    masked = np.ma.array(points[0], mask=[True, False])
+    return _picks(main, _polygons(module.Polygon, polygon_args), [masked, *points[1:]])
+
+
+@wide_case
+def points_in_a_masked_array(module, main, polygon_args, points) -> list:
+    rows = np.ma.array(np.array(points), mask=False)
+    rows[3, 1] = np.ma.masked
+    return _picks(main, _polygons(module.Polygon, polygon_args), rows)
+
+
+@wide_case
+def a_masked_array_with_nothing_masked(module, main, polygon_args, points) -> list:
+    return _picks(main, _polygons(module.Polygon, polygon_args), [np.ma.array(p) for p in points])
+
+
+@wide_case
+def masked_coordinates(module, main, polygon_args, points) -> list:
+    """numpy's ``asarray(x, dtype=float64)`` in the baseline's Polygon drops the mask."""
+    masked = [(np.ma.array(x, mask=np.arange(len(x)) == 1), y) for x, y in polygon_args]
+    return _picks(main, _polygons(module.Polygon, masked), points)
+
+
+@wide_case
+def long_double_points(module, main, polygon_args, points) -> list:
+    return _picks(
+        main, _polygons(module.Polygon, polygon_args), [p.astype(np.longdouble) for p in points]
+    )
+
+
+@wide_case
+def complex_long_double_points(module, main, polygon_args, points) -> list:
+    wide = [p.astype(np.clongdouble) for p in points]
+    return _picks(main, _polygons(module.Polygon, polygon_args), wide)
+
+
+@wide_case
+def long_double_coordinates(module, main, polygon_args, points) -> list:
+    """Stored as float64 by the baseline's Polygon too."""
+    wide = [(x.astype(np.longdouble), y.astype(np.longdouble)) for x, y in polygon_args]
+    return _picks(main, _polygons(module.Polygon, wide), points)
+
+
+@wide_case
+def polygons_from_a_generator(module, main, polygon_args, points) -> list:
+    """The baseline's loop over the points uses the generator up on the first point."""
+    polygons = _polygons(module.Polygon, polygon_args)
+    return checks.picks(main((p for p in polygons), points), polygons)
+
+
+@wide_case
+def column_names_from_iterating_a_data_frame(module, main, polygon_args, points) -> list:
+    return _picks(main, _polygons(module.Polygon, polygon_args), ["x", "y"])
+
+
+@wide_case
+def area_replaced_after_the_class_statement(module, main, polygon_args, points) -> list:
+    sub = type("Sub", (module.Polygon,), {})
+    polygons = _polygons(sub, polygon_args)
+    sub.area = lambda self: -module.Polygon.area(self)
+    return _picks(main, polygons, points)
+
+
+@wide_case
+def center_replaced_after_the_class_statement(module, main, polygon_args, points) -> list:
+    sub = type("Sub", (module.Polygon,), {})
+    polygons = _polygons(sub, polygon_args)
+    sub.center = property(_far)
+    return _picks(main, polygons, points)
+
+
+@wide_case
+def the_polygon_class_s_own_center_replaced(module, main, polygon_args, points) -> list:
+    polygons = _polygons(module.Polygon, polygon_args)
+    saved = vars(module.Polygon).get("center")
+    module.Polygon.center = property(_far)
+    try:
+        return _picks(main, polygons, points)
+    finally:
+        if saved is None:
+            del module.Polygon.center
+        else:
+            module.Polygon.center = saved
+
+
+def wide_outcomes(name: str) -> dict[str, list]:
+    """Every case on stage ``name``: ``["answer", picks]`` or ``[exception type, message]``."""
+    stage = stages.get(name)
+    polygons, points = workloads.distinct_areas(**SIZE)
+    polygon_args = [(p.x, p.y) for p in polygons]
+    module, main = stage.load(), stage.entry_point()
+    out = {}
+    for case, function in WIDE_CASES.items():
+        try:
+            out[case] = ["answer", function(module, main, polygon_args, points)]
+        except (TypeError, ValueError, MemoryError) as err:
+            out[case] = [type(err).__name__, message_of(err)]
+    return out
+
+
+def message_of(err: BaseException) -> str:
+    return " ".join([str(err), *getattr(err, "__notes__", [])])
+
+
+# What each stage refuses, the exception and words its message must hold; every other case
+# gives the baseline's answer.
+POINT_NAME = {"stage1": "point ", "stage2": "point ", "stage3": "points", "stage4": "points"}
+WIDE_REFUSED: dict[str, dict[str, tuple[str, list[str]]]] = {
+    name: {
+        "a masked point": ("ValueError", [POINT_NAME[name], "masked"]),
+        "points in a masked array": ("ValueError", [POINT_NAME[name], "masked"]),
+        "long double points": ("TypeError", [POINT_NAME[name], "wider than float64"]),
+        "complex long double points": ("TypeError", [POINT_NAME[name], "real numbers"]),
+        "column names from iterating a data frame": ("TypeError", ["DataFrame", "to_numpy()"]),
+        **(
+            {"polygons from a generator": ("TypeError", ["polygons", "one-shot", "list("])}
+            if name in ("stage3", "stage4")
+            else {}
+        ),
+        **(
+            {"area replaced after the class statement": ("TypeError", ["overrides area"])}
+            if name in ("stage3", "stage4")
+            else {}
+        ),
+        **(
+            {
+                "center replaced after the class statement": ("TypeError", ["overrides center"]),
+                "the polygon class s own center replaced": ("TypeError", ["overrides center"]),
+            }
+            if name != "stage1"
+            else {}
+        ),
+    }
+    for name in ["stage1", "stage2", "stage3", "stage4"]
+}
+
+
+WIDE_CHILD = "import json, test_hostile as t; print(json.dumps(t.wide_outcomes({name!r})))"
+
+
+@pytest.fixture(scope="module")
+def wide_baseline() -> dict[str, list]:
+    return json.loads(helpers.python(WIDE_CHILD.format(name="stage0")))
+
+
+@pytest.mark.parametrize("name", list(WIDE_REFUSED))
+def test_masked_wide_one_shot_and_changed_input(wide_baseline, name: str) -> None:
+    """Masked points (the baseline counts a masked coordinate as no distance at all), points
+    wider than float64 (the baseline computes in long double), a generator of polygons in
+    stages 3-4 (the baseline uses it up on the first point), a Polygon class whose center
+    or area is replaced after its statement (stages 2-4 read Rust's): refused, naming the
+    argument. Masked or long double coordinates: the baseline's answer (its Polygon stores
+    float64, the mask dropped). The column names a DataFrame yields: a hint."""
+    got = json.loads(helpers.python(WIDE_CHILD.format(name=name), timeout=300))
+    assert set(got) == set(wide_baseline) == set(WIDE_CASES)
+    for case, (kind, value) in got.items():
+        if case in WIDE_REFUSED[name]:
+            error, words = WIDE_REFUSED[name][case]
+            assert kind == error and all(w in value for w in words), (case, kind, value)
+        else:
+            assert wide_baseline[case][0] == "answer", (case, wide_baseline[case])
+            assert [kind, value] == wide_baseline[case], case

@@ -1,5 +1,5 @@
-"""Runs write to results/ and profiles/runs/ (ignored by git); reference/ and
-profiles/reference/ change only through `make reference`.
+"""Runs write to results/ and profiles/runs/ (ignored by git); reference/MACHINE/ and
+profiles/reference/MACHINE/ change only through `make reference` on that machine.
 
 No timings are asserted here: the runs use tiny budgets and only their files are checked.
 """
@@ -25,6 +25,7 @@ from workshop import (
     bench,
     bench_debug,
     compare,
+    machines,
     numbers,
     profile,
     recorders,
@@ -33,6 +34,7 @@ from workshop import (
 )
 
 BUILT = [s.name for s in stages.available()]
+TYPICAL = machines.typical().profiles  # the reference profiles a page shows by default
 
 
 def tracked_status() -> str:
@@ -45,7 +47,7 @@ def tracked_status() -> str:
 
 
 def reference_mtimes() -> dict[str, float]:
-    files = [*REFERENCE.iterdir(), *PROFILES_REFERENCE.rglob("*")]
+    files = [*REFERENCE.rglob("*"), *PROFILES_REFERENCE.rglob("*")]
     return {str(p): p.stat().st_mtime for p in files}
 
 
@@ -76,7 +78,8 @@ def parser_of(main, monkeypatch) -> argparse.ArgumentParser:
 
 def test_the_two_folders():
     assert RESULTS == REPO / "results" and REFERENCE == REPO / "reference"
-    assert REFERENCE.is_dir(), "reference/ is the committed set the docs quote"
+    assert REFERENCE.is_dir(), "reference/ holds the committed sets the docs quote"
+    assert machines.sets(), "reference/MACHINE/set.json: at least one measured set"
     ignored = subprocess.run(
         ["git", "-C", str(REPO), "check-ignore", "-q", "results/bench.json"], capture_output=True
     )
@@ -109,9 +112,9 @@ def test_the_thread_and_outlier_benches_write_to_results(name, monkeypatch):
 def test_the_docs_numbers_come_from_reference(monkeypatch):
     assert numbers.REFERENCE == REFERENCE
     assert Path(parser_of(numbers.main, monkeypatch).get_default("reference")) == REFERENCE
-    assert Path(parser_of(compare.main, monkeypatch).get_default("reference")) == (
-        PROFILES_REFERENCE
-    )
+    # The page shows the typical machine's set when you have no run of your own.
+    assert parser_of(compare.main, monkeypatch).get_default("reference") is None
+    assert TYPICAL.is_relative_to(PROFILES_REFERENCE) and TYPICAL.is_dir()
 
 
 def test_a_bench_run_leaves_the_checkout_clean(tmp_path, unchanged):
@@ -126,28 +129,28 @@ def test_a_bench_run_leaves_the_checkout_clean(tmp_path, unchanged):
 
 
 def test_the_page_shows_the_reference_when_you_have_no_run(tmp_path, unchanged):
-    if not compare.profiled(PROFILES_REFERENCE):
+    if not compare.profiled(TYPICAL):
         pytest.skip("no reference profiles")
     index = compare.build(tmp_path / "runs")
     page = index.read_text()
-    assert "the reference set recorded here: profiles/reference/" in page
+    assert f"the reference set recorded here: profiles/reference/{TYPICAL.name}/" in page
     # Links work from where the page is: ../../profiles/reference/... from tmp/runs/.
-    first = compare.profiled(PROFILES_REFERENCE)[0]
-    link = os.path.relpath(PROFILES_REFERENCE / f"{first}.svg", tmp_path / "runs")
+    first = compare.profiled(TYPICAL)[0]
+    link = os.path.relpath(TYPICAL / f"{first}.svg", tmp_path / "runs")
     assert f'src="{Path(link).as_posix()}"' in page
-    assert (index.parent / link).resolve() == (PROFILES_REFERENCE / f"{first}.svg").resolve()
+    assert (index.parent / link).resolve() == (TYPICAL / f"{first}.svg").resolve()
 
 
 def test_the_page_shows_your_run_when_you_have_one(tmp_path, unchanged):
     if recorders.tool("inferno-flamegraph") is None:
         pytest.skip("inferno-flamegraph not installed (make compare installs it)")
-    names = compare.profiled(PROFILES_REFERENCE)
+    names = compare.profiled(TYPICAL)
     if not names:
         pytest.skip("no reference profiles")
     out = tmp_path / "runs"
     out.mkdir()
     for suffix in (".folded", ".meta.json"):
-        shutil.copy(PROFILES_REFERENCE / f"{names[0]}{suffix}", out / f"{names[0]}{suffix}")
+        shutil.copy(TYPICAL / f"{names[0]}{suffix}", out / f"{names[0]}{suffix}")
     page = compare.build(out, changed=True).read_text()
     assert "your run: " in page
     assert f'src="{names[0]}.svg"' in page and (out / f"{names[0]}.svg").exists()

@@ -1,11 +1,12 @@
 """The comparison page in a real browser: headless Chromium (Debian's `chromium` package).
 
-The committed pages (profiles/reference/index.html, and samply's) are opened from the file
-system, as a reader opens them, inside a 1400 px wide frame of a small test page whose script
-reads them: every flamegraph a page offers loads (each pair of the side-by-side view is chosen
-in turn, as a reader would with the two lists), the differential graphs load, one time scale
-draws the faster stage narrower, and nothing scrolls sideways at 1400 px. Chromium prints the
-test page's DOM when its scripts are done (--dump-dom), results included.
+The committed pages of every set (profiles/reference/MACHINE/index.html, and samply's) are
+opened from the file system, as a reader opens them, inside a 1400 px wide frame of a small
+test page whose script reads them: every flamegraph a page offers loads (each pair of the
+side-by-side view is chosen in turn, as a reader would with the two lists), the differential
+graphs load, one time scale draws the faster stage narrower, and nothing scrolls sideways at
+1400 px. Chromium prints the test page's DOM when its scripts are done (--dump-dom), results
+included.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import subprocess
 
 import pytest
 
-from workshop import PROFILES_REFERENCE
+from workshop import machines
 
-PAGES = [PROFILES_REFERENCE / "index.html", PROFILES_REFERENCE / "samply" / "index.html"]
+PAGES = [
+    page
+    for refset in machines.sets()
+    for page in (refset.profiles / "index.html", refset.profiles / "samply" / "index.html")
+]
 WIDTH = 1400
 
 CHECK = """<!doctype html><meta charset="utf-8"><body style="margin:0">
@@ -115,7 +120,11 @@ def run_check(page, tmp_path) -> dict:
     return json.loads(text)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=["py-spy", "samply"])
+@pytest.mark.parametrize(
+    "page",
+    PAGES,
+    ids=[f"{p.parent.name}-{'samply' if 'samply' in p.parts else 'py-spy'}" for p in PAGES],
+)
 def test_the_reference_page_works_offline_in_chromium(page, tmp_path):
     if not page.exists():
         pytest.skip("no reference page yet")

@@ -1,18 +1,17 @@
-"""The stages inside real programs: worker processes, Ctrl-C, other threads, clustered data.
+"""The stages inside real programs: worker processes, Ctrl-C, other threads, interpreter
+exit, memory limits, clustered data.
 
-What can hang or crash runs in a fresh interpreter with a generous timeout, so a broken
-stage fails the test instead of stopping the suite. No test here reads a clock for its
-verdict: a timeout only bounds a wait for something that should take a fraction of it.
+What can hang or crash runs in a fresh interpreter with a generous timeout and a capped
+address space (``helpers.bounded``), so a broken stage fails the test instead of stopping
+the suite or eating the machine, and Ctrl-C reaches it even where this run ignores SIGINT
+(in the background). No test here reads a clock for its verdict: a timeout only bounds a
+wait for something that should take a fraction of it.
 """
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
-from pathlib import Path
 
 import helpers
 import numpy as np
@@ -20,24 +19,9 @@ import poly_match_stage3
 import poly_match_stage4
 import pytest
 
-from workshop import checks, child_env
+from workshop import checks
 
-REPO = Path(__file__).resolve().parents[1]
 RUST = ["stage1", "stage2", "stage3", "stage4"]
-
-
-def python(code: str, timeout: float = 300) -> str:
-    """Run ``code`` in a fresh interpreter; its stdout, or a failure with its stderr."""
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        env=child_env(),
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
-    return proc.stdout
 
 
 # --- worker processes: fork, spawn, forkserver ------------------------------------------
@@ -69,20 +53,13 @@ if __name__ == "__main__":
 
 
 def test_worker_pools_of_every_start_method_work_before_and_after_a_large_call(tmp_path):
-    """A forked child inherits the parent's thread pool but not its threads: stage 4 makes
-    a pool per process, so a fork after a large call works (it used to wait forever)."""
-    script = tmp_path / "pools.py"
-    script.write_text(POOLS)
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env=child_env(),
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ["fork", "ok", "spawn", "ok", "forkserver", "ok"]
+    """A forked child inherits the parent's thread pools but not their threads: stage 4
+    makes its pools per process, so a fork after a large call works (it used to wait
+    forever). The script is a file, so spawned workers can import its functions."""
+    (tmp_path / "pools.py").write_text(POOLS)
+    code = f"import runpy; runpy.run_path({str(tmp_path / 'pools.py')!r}, run_name='__main__')"
+    out = helpers.python(code, timeout=600)
+    assert out.split() == ["fork", "ok", "spawn", "ok", "forkserver", "ok"]
 
 
 # --- Ctrl-C --------------------------------------------------------------------------
@@ -106,13 +83,14 @@ try:
 except KeyboardInterrupt:
     print("interrupted", flush=True)
 # The interpreter and the stage still work afterwards.
-print(len(stage.entry_point()(polygons[:3], points[:3], 10.0)))
+print(len(stage.entry_point()(polygons[:3], [np.array([0.5, 0.5])] * 3, 10.0)))
 """
 
 SIZES = {
-    # stages 1-2: Python loops over the points, Rust over 10^6 polygons per point.
-    "stage1": (1_000_000, "[np.array([0.5, 0.5])] * 20_000"),
-    "stage2": (1_000_000, "[np.array([0.5, 0.5])] * 100_000"),
+    # stages 1-2: Python loops over the points, Rust over 10^6 polygons per point, all far
+    # from the points (so no list of close polygons grows per point).
+    "stage1": (1_000_000, "[np.array([1e6, 1e6])] * 20_000"),
+    "stage2": (1_000_000, "[np.array([1e6, 1e6])] * 100_000"),
     # stage 3: one Rust call over 10^12 pairs, the GIL held; stage 4: the same pile of
     # polygons in one cell, the GIL released and the points on every core.
     "stage3": (1_000_000, "np.full((1_000_000, 2), 0.5)"),
@@ -126,26 +104,210 @@ def test_ctrl_c_interrupts_a_long_call(name: str) -> None:
     call raises KeyboardInterrupt and the process carries on. A stage that only looked at
     signals when the call returned would run into the 120 s limit here."""
     polygons, points = SIZES[name]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", INTERRUPT.format(name=name, polygons=polygons, points=points)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=child_env(),
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "calling"
+    with helpers.Child(INTERRUPT.format(name=name, polygons=polygons, points=points), 120) as child:
+        assert child.line() == "calling"
         # Let the call get going (the polygons and points are read first).
         threading.Event().wait(1.0)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 0, err[-3000:]
+        child.proc.send_signal(signal.SIGINT)
+        status, out, err = child.finish()
+    assert status == 0, err[-3000:]
     assert out.split() == ["interrupted", "3"]
+
+
+# Stages 3 and 4 read the points and build the pairs holding the GIL: Ctrl-C is answered
+# there too. One polygon, so the search takes next to no time, and a phase that lasts:
+# - reading points from an iterator that does not end: where that loop did not let Python
+#   handle signals, the call ran on into the memory cap (MemoryError);
+# - building 2 x 10^7 pairs, each holding a new row of an (N, 2) array: the SIGINT
+#   handler counts the Python objects made so far. Where that loop did not let Python
+#   handle signals, the handler ran once the call had returned, every pair made.
+PHASES = """
+import itertools, signal, sys, time
+import numpy as np
+import poly_match_{name} as stage
+
+def interrupt(signum, frame):
+    global made
+    made = sys.getallocatedblocks() - before
+    raise KeyboardInterrupt
+
+polygons = [stage.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))]
+points = {points}
+signal.signal(signal.SIGINT, interrupt)
+before = sys.getallocatedblocks()
+print("calling", flush=True)
+start = time.monotonic()
+try:
+    stage.main(polygons, points)
+    print("finished", time.monotonic() - start)
+except KeyboardInterrupt:
+    print("interrupted", made, flush=True)
+except MemoryError:
+    print("memory", time.monotonic() - start)
+print(len(stage.main(polygons, [np.array([0.5, 0.5])] * 3)))
+"""
+
+PHASE_POINTS = {
+    "reading": "itertools.repeat(np.array([0.5, 0.5]))",
+    "building": "np.full((20_000_000, 2), 0.5)",
+}
+
+
+@pytest.mark.parametrize("phase", PHASE_POINTS)
+@pytest.mark.parametrize("name", ["stage3", "stage4"])
+def test_ctrl_c_interrupts_reading_and_building(name: str, phase: str) -> None:
+    """SIGINT half a second into a call spent reading the points or building the pairs is
+    answered there. A machine that gets through the whole phase in that half second
+    cannot tell: the test is skipped there."""
+    code = PHASES.format(name=name, points=PHASE_POINTS[phase])
+    with helpers.Child(code, 300, memory=4 * 2**30) as child:
+        assert child.line() == "calling"
+        threading.Event().wait(0.5)
+        child.proc.send_signal(signal.SIGINT)
+        status, out, err = child.finish()
+    assert status == 0, err[-3000:]
+    outcome, value, after = out.split()
+    if outcome in ("finished", "memory") and float(value) < 0.5:
+        pytest.skip(f"the call ended in {float(value):.2f} s here, before the signal")
+    assert (outcome, after) == ("interrupted", "3"), out
+    # Building, every pair is a new tuple and a new row: 4 x 10^7 objects in all.
+    assert int(value) < 20_000_000, f"{value} objects made: the pairs were all built"
+
+
+# A stage-4 call from a signal handler while another stage-4 call waits for its worker
+# threads (the handler runs in the waiting thread, when it looks for Ctrl-C). Each call has
+# threads of its own: the inner one does not wait for the outer one's work, and Ctrl-C
+# during it stops both.
+NESTED = """
+import signal
+import numpy as np
+import poly_match_stage4 as stage
+
+polygon = stage.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+endless = ([polygon] * 1_000_000, np.full((1_000_000, 2), 0.5))  # 10^12 pairs, one cell
+large = stage.generate_example(n_polygons=30_000, n_points=3_000)  # the parallel path
+expected = [(id(p), id(q)) for p, q in stage.main(*large)]
+
+def on_alarm(signum, frame):
+    print("inner", flush=True)
+    if {inner_endless}:
+        stage.main(*endless)
+    got = [(id(p), id(q)) for p, q in stage.main(*large)]
+    print("inner done", got == expected, flush=True)
+
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+print("calling", flush=True)
+try:
+    stage.main(*endless)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+print(len(stage.main(*large)) == len(expected))
+"""
+
+
+@pytest.mark.parametrize("inner", ["short", "endless"])
+def test_a_call_from_a_signal_handler_during_another_call(inner: str) -> None:
+    """A large call from a signal handler while another call runs: a short one returns its
+    answer (it used to wait for the outer call's work, forever here); Ctrl-C during an
+    endless one raises KeyboardInterrupt out of both. Ctrl-C is sent once the inner
+    call has begun."""
+    with helpers.Child(NESTED.format(inner_endless=inner == "endless"), 180) as child:
+        assert child.line() == "calling"
+        assert child.line() == "inner"
+        if inner == "short":
+            assert child.line() == "inner done True"
+        else:
+            threading.Event().wait(0.5)
+        child.proc.send_signal(signal.SIGINT)
+        status, out, err = child.finish()
+    assert status == 0, err[-3000:]
+    assert out.split() == ["interrupted", "True"]
+
+
+# A daemon thread in an endless stage-4 call while the main thread makes large calls of
+# its own, then exits with status 3 (the call is still running, its threads at work).
+DAEMON = """
+import sys, threading, time
+import numpy as np
+import poly_match_stage4 as stage
+
+polygon = stage.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+endless = ([polygon] * 1_000_000, np.full((1_000_000, 2), 0.5))
+threading.Thread(target=stage.main, args=endless, daemon=True).start()
+time.sleep({delay})
+large = stage.generate_example(n_polygons=30_000, n_points=3_000)
+for _ in range({calls}):
+    print(len(stage.main(*large)), flush=True)
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize(("delay", "calls"), [(0.05, 0), (0.5, 0), (0.2, 3)])
+def test_exit_while_a_daemon_thread_is_in_a_call(delay: float, calls: int) -> None:
+    """The program exits while a daemon thread is in a stage-4 call: quietly, with its own
+    exit status (the call's waiting thread used to take the GIL back after the interpreter
+    had gone: a Rust panic). Before that, the main thread's own large calls return:
+    they have worker threads of their own, not the daemon call's."""
+    with helpers.Child(DAEMON.format(delay=delay, calls=calls), 180) as child:
+        status, out, err = child.finish()
+    assert (status, err) == (3, ""), err[-3000:]
+    assert len(out.split()) == calls and len(set(out.split())) <= 1
+
+
+# Under a memory limit (ulimit -v), a call that needs more memory than is left raises
+# MemoryError, as numpy does; none aborts the process. The limit (the soft RLIMIT_AS) is
+# set just above what the process holds, then raised again for the next case. For stage
+# 4 the first large call also starts its worker threads under the limit.
+LIMITS = """
+import resource
+import numpy as np
+import poly_match_{name} as stage
+
+def held():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+def under(extra, call):
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (held() + extra, hard))
+    try:
+        return len(call())
+    except MemoryError:
+        return "MemoryError"
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+polygon = stage.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+rows = np.random.RandomState(0).rand(300_000, 2)  # all within max_dist of the polygon
+many = stage.generate_example(n_polygons=30_000, n_points=3_000)  # stage 4: in parallel
+calls = {{"rows": lambda: stage.main([polygon], rows), "many": lambda: stage.main(*many)}}
+# Reading 3 x 10^5 points takes 4.8 MB: with 2 MB left, MemoryError, every time.
+print(under(2 * 2**20, calls["rows"]))
+expected = {{key: len(call()) for key, call in calls.items()}} if {warm} else {{}}
+seen = set()
+for extra in range(1 * 2**20, 160 * 2**20, 9 * 2**20):
+    for key, call in calls.items():
+        got = under(extra, call)
+        assert got == "MemoryError" or got == expected.setdefault(key, got), (key, extra, got)
+        seen.add(got == "MemoryError")
+print(sorted(seen))
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "warm"),
+    [("stage3", False), ("stage4", False), ("stage4", True)],
+    ids=["stage3", "stage4-first-call", "stage4-later-call"],
+)
+def test_a_memory_limit_raises_memory_error(name: str, warm: bool) -> None:
+    """Stages 3 and 4 ask fallibly for the memory whose size the caller decides: under a
+    limit they raise MemoryError where they used to abort (SIGABRT), from 1 MB to 160 MB
+    above what the process holds (both answers and MemoryErrors seen). ``later-call``:
+    the limit comes after a first call without one (for stage 4: its worker threads
+    exist)."""
+    out = helpers.python(LIMITS.format(name=name, warm=warm), timeout=900, memory=3 * 2**30)
+    assert out.split("\n", 1) == ["MemoryError", "[False, True]\n"], out
 
 
 # --- another thread at work meanwhile ----------------------------------------------------

@@ -44,6 +44,27 @@ def test_the_abi3_wheels_compiles_are_counted_apart() -> None:
     assert Counter(setup_time.COMPILING.findall(rest)) == Counter({"pyo3": 1, "numpy": 1})
 
 
+def test_stage_1s_debug_and_release_builds_are_counted_apart() -> None:
+    """`make` compiles stage 1 with the dev and release profiles for `make bench-debug`:
+    other profiles on purpose, not a second compile of the main job's; its profiling
+    build shares the main job's and is counted with it."""
+    log = (
+        "building stage1_getattr (dev) -> build/stage1-dev\n"
+        "   Compiling pyo3 v0.30.1\n   Compiling numpy v0.30.0\n"
+        "📦 Built wheel for CPython 3.11 to build/wheels/stage1-dev/x.whl\n"
+        "building stage1_getattr (release) -> build/stage1-release\n"
+        "   Compiling pyo3 v0.30.1\n"
+        "📦 Built wheel for CPython 3.11 to build/wheels/stage1-release/x.whl\n"
+        "building stage1_getattr (profiling) -> build/stage1-profiling\n"
+        "   Compiling rayon v1.12.0\n"
+        "📦 Built wheel for CPython 3.11 to build/wheels/stage1-profiling/x.whl\n"
+    )
+    apart = "".join(setup_time.DEBUG_BUILDS.findall(log))
+    rest = setup_time.DEBUG_BUILDS.sub("", log)
+    assert Counter(setup_time.COMPILING.findall(apart)) == Counter({"pyo3": 2, "numpy": 1})
+    assert Counter(setup_time.COMPILING.findall(rest)) == Counter({"rayon": 1})
+
+
 def test_the_report_shows_a_failed_step() -> None:
     steps = {
         "make": {"command": "make", "seconds": 312.4, "status": 0},

@@ -133,7 +133,7 @@ def test_polygons_may_be_any_iterable_and_subclasses() -> None:
     points = [np.array([1.0, 1.0])]
     result = main(tuple(tagged), points)
     assert result[0][1] is tagged[0]
-    assert main(iter(tagged), points)[0][1] is tagged[0]
+    assert main(dict(enumerate(tagged)).values(), points)[0][1] is tagged[0]
     assert_identical_to_baseline(args, points, 10.0)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -68,3 +69,41 @@ def test_the_audit_refuses_a_plain_linux_tag(tmp_path, monkeypatch):
     )
     with pytest.raises(SystemExit, match="no manylinux tag"):
         wheel.audit(fake_wheel(tmp_path / "m-0.1.0-cp310-abi3-linux_x86_64.whl", ["m/_core.so"]))
+
+
+def test_the_audit_reads_a_wrapped_tag_and_keeps_its_advice_to_itself(
+    tmp_path, monkeypatch, capsys
+):
+    # auditwheel wraps its lines: the tag can be on the line after "platform tag:". Its
+    # closing advice ("you would need to recompile ...") is not printed when all is well.
+    said = (
+        "is consistent with the following platform tag:\n"
+        '"manylinux_2_17_x86_64".\n\nThis constrains the platform tag to ... you would '
+        "need to recompile a new\nwheel from source on a system with earlier versions\n"
+    )
+    monkeypatch.setattr(
+        wheel.subprocess, "run", lambda *a, **k: type("Done", (), {"stdout": said})()
+    )
+    path = fake_wheel(tmp_path / "m-0.1.0-cp310-abi3-manylinux_2_17_x86_64.whl", ["m/_c.so"])
+    assert wheel.audit(path) == "manylinux_2_17_x86_64"
+    assert "recompile" not in capsys.readouterr().out
+
+
+def test_the_other_pythons_are_cpython_310_and_later_once_each(tmp_path, monkeypatch):
+    versions = tmp_path / "versions"
+    for name, said in [
+        ("3.9.18", "cpython 3.9.18 0"),
+        ("3.12.1", "cpython 3.12.1 0"),
+        ("3.13.0t", "cpython 3.13.0 1"),  # free-threaded: cannot load abi3
+        ("pypy3.10", "pypy 3.10.14 0"),
+        ("3.10.13", "cpython 3.10.13 0"),
+    ]:
+        python = versions / name / "bin" / "python3"
+        python.parent.mkdir(parents=True)
+        python.write_text(f"#!/bin/sh\necho {said}\n")
+        python.chmod(0o755)
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = wheel.other_pythons()
+    this = ".".join(map(str, sys.version_info[:3]))  # the one running is checked apart
+    assert [version for version, _ in found] == [v for v in ("3.10.13", "3.12.1") if v != this]

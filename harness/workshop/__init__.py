@@ -39,13 +39,14 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 # Where the harness writes. Every run (`make bench`, `make profiles`, ...) goes to RESULTS,
-# ignored by git; REFERENCE is the committed set the docs quote and a reader sees without
-# running anything: only `make reference` writes it. The Makefile's OUT and REFERENCE match.
+# ignored by git; REFERENCE holds the committed sets the docs quote and a reader sees without
+# running anything, one per CPU (REFERENCE/MACHINE/, workshop.machines): only `make
+# reference` writes them. The Makefile's OUT and REFERENCE match.
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "results"
 REFERENCE = REPO / "reference"
 # The flamegraphs and the comparison page live in profiles/: your runs in profiles/runs/
-# (ignored by git), the set recorded here in profiles/reference/ (only `make reference`).
+# (ignored by git), each machine's set in profiles/reference/MACHINE/ (only `make reference`).
 PROFILES = REPO / "profiles" / "runs"
 PROFILES_REFERENCE = REPO / "profiles" / "reference"
 

@@ -3,16 +3,26 @@
 ``CATEGORIES`` name where a sample's time goes (the page's "where the time goes" table
 and the docs' shares); ``FAMILIES`` say where a frame's code comes from (the palette);
 ``CLAIMS`` are the walkthrough's statements about each stage's profile, checked on the
-stacks by the page and by tests/test_profiles.py alike. Recorder-specific: py-spy's
-claims read Python frames; samply's (``SAMPLY_CLAIMS``) read threads and Rust frames.
+stacks by the page and by tests/test_profiles.py alike, on a fresh recording and on every
+reference set (``claims_on_sets``). Recorder-specific: py-spy's claims read Python frames;
+samply's (``SAMPLY_CLAIMS``) read threads and Rust frames. A claim is keyed ``SUBJECT`` or
+``SUBJECT.what``; the ones in ``VARIES`` hold on some CPUs only, and the docs say on which
+(``claim.KEY.on``, rendered by workshop.numbers).
+
+A reader's own script has no stage to name its frames: ``origin`` says where each frame's
+code comes from, read off its file (the reader's files, a package in site-packages, the
+interpreter and its standard library, native code), and ``script_shares`` counts a sample
+for the innermost frame that is not the interpreter's or the C library's machinery.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 from workshop.stacks import (
     THREAD,
@@ -177,16 +187,162 @@ FAMILIES: dict[str, tuple[str, float]] = {
 OUR_PYTHON = r"\((poly_match|workshop)"
 
 
-def family(frame: str, ours: str = OUR_PYTHON) -> str:
-    """Where ``frame``'s code comes from (a key of ``FAMILIES``). ``ours``: the files that
-    count as our Python code (a reader's own script when it is the subject)."""
+def family(frame: str) -> str:
+    """Where a stage profile's ``frame`` comes from (a key of ``FAMILIES``); a script's
+    frames have their ``origin`` instead."""
     if is_rust(frame) or frame.startswith("[Rust runtime"):  # stacks.RUNS' box
         return "rust" if re.match(r"^<?stage\d\w*::", frame) else "rust_lib"
     if "numpy" in frame or "_multiarray" in frame or "openblas" in frame:
         return "numpy"
-    if is_python(frame) and re.search(ours, frame):
+    if is_python(frame) and re.search(OUR_PYTHON, frame):
         return "python"
     return "system"
+
+
+# --- a reader's script: where each frame's code comes from -----------------------------
+
+# The palette's families on a script's page, keyed as ``Origin.family``.
+SCRIPT_FAMILIES: dict[str, tuple[str, float]] = {
+    "own": ("your code", 0.06),  # orange
+    "library": ("installed packages (site-packages)", 0.58),  # blue
+    "python": ("the Python interpreter and standard library", 0.13),  # yellow-grey
+    "native": ("native code (C, Rust) outside a package", 0.78),  # purple
+}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a frame's code comes from. ``key``: its "where the time goes" row
+    (``own:rolling.py``, ``library:numpy``, ``python``, ``native:libc.so.6``, or ``launch``
+    for the launcher's frames); ``passes``: machinery whose time is its caller's work
+    (the interpreter's C, the C library, Rust's standard library inlined into a loop);
+    ``shown``: the file as the graphs show it."""
+
+    key: str
+    passes: bool
+    shown: str
+
+    @property
+    def family(self) -> str:
+        return self.key.partition(":")[0]
+
+
+_SITE = re.compile(r"[/\\](?:site|dist)-packages[/\\]([^/\\]+)[/\\]?(.*)$")
+_STDLIB = re.compile(r"[/\\]lib[/\\]python\d+\.\d+t?[/\\](.+)$|[/\\]Lib[/\\](.+)$")
+_CPYTHON_SOURCE = re.compile(r"[/\\]Python-\d+\.\d+[^/\\]*[/\\](.+\.[ch])$")
+_INTERPRETER = re.compile(r"^(?:lib)?python\d(?:\.\d+)?[a-z]*(?:\.so[\d.]*|\.dylib|\.dll|\.exe)?$")
+_CRATE = re.compile(r"[/\\]registry[/\\]src[/\\][^/\\]+[/\\]([\w-]+?)-\d+\.\d+\.\d+[^/\\]*[/\\]")
+_RUST_STD = re.compile(r"^/rustc/[0-9a-f]+/|[/\\]rustlib[/\\]src[/\\]")
+_SYSTEM = re.compile(
+    r"^(?:libc|libm|libpthread|libdl|librt|ld-linux[\w.-]*|ld64|libgcc_s|libstdc\+\+|"
+    r"linux-vdso|\[vdso\]|libsystem_\w+|libdyld)\b"
+)
+_NATIVE = re.compile(r"\.(?:c|h|cc|cpp|cxx|hh|hpp|rs|S|s|f|f90|so[\d.]*|dylib|dll|pyd)$")
+LAUNCH = "launch"
+
+
+def _package(name: str) -> str:
+    """A site-packages entry as its package: ``numpy``, ``numpy.libs`` -> numpy,
+    ``six.py`` -> six, ``_cffi_backend.cpython-311-x86_64-linux-gnu.so`` -> _cffi_backend."""
+    return re.split(r"[.-]", name, maxsplit=1)[0] or name
+
+
+def _inside(file: str, roots: Iterable[Path]) -> str | None:
+    """``file`` relative to the first root it lies in (as a posix path), or None."""
+    path = PurePath(os.path.normpath(file))
+    for root in roots:
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return None
+
+
+def origin(file: str, library: str = "", roots: Iterable[Path] = ()) -> Origin:
+    """Where a frame's code comes from, from its file (a Python file, a C or Rust source,
+    a shared library) and, for a native frame, the library it was found in. ``roots``:
+    the reader's folders (where they stand, where the script is)."""
+    roots = list(roots)
+    name = PurePath(file).name if file else PurePath(library).name
+    if file in ("<string>", "<frozen runpy>") or name == "runpy.py":
+        return Origin(LAUNCH, False, file)
+    if file.startswith("<frozen importlib"):  # an import's machinery: the module's own time
+        return Origin("python", True, file)
+    if file.startswith("<"):  # the standard library's frozen modules: os, codecs, ...
+        return Origin("python", False, file)
+    if file.startswith("["):  # a mapping with no file: [vdso], [anon]
+        return Origin(f"native:{file}", True, file)
+    if file in ("", "?") and not library:  # no symbol, no library: JIT-compiled code, say
+        return Origin("native:unknown", False, "?")
+    native = bool(library) or bool(_NATIVE.search(file)) or bool(_INTERPRETER.match(name))
+    site = _SITE.search(file)
+    if not native:
+        if site:
+            return Origin(f"library:{_package(site.group(1))}", False, f"{site[1]}/{site[2]}")
+        stdlib = _STDLIB.search(file)
+        if stdlib:
+            return Origin("python", False, stdlib.group(1) or stdlib.group(2))
+        mine = _inside(file, roots)
+        return Origin(f"own:{mine or file}", False, mine or file)
+    mine = _inside(file, roots) if file else None
+    if mine and not site:
+        return Origin(f"own:{mine}", False, mine)  # your C or Rust, with debug info
+    if _RUST_STD.search(file):
+        return Origin("native:Rust std", True, name)
+    crate = _CRATE.search(file)
+    if crate:
+        return Origin(f"native:{crate.group(1)} (Rust)", False, name)
+    if _CPYTHON_SOURCE.search(file):
+        return Origin("python", True, name)
+    where = library or file
+    site = _SITE.search(where)
+    lib = PurePath(where).name
+    if site:
+        return Origin(f"library:{_package(site.group(1))}", False, name)
+    if _INTERPRETER.match(lib):
+        return Origin("python", True, name)
+    if _SYSTEM.match(lib):
+        return Origin(f"native:{lib}", True, name)
+    return Origin(f"native:{lib}", False, name)
+
+
+def script_label(key: str) -> str:
+    """A "where the time goes" row of a script's page."""
+    kind, _, name = key.partition(":")
+    if kind == "own":
+        return f"your code: {name}"
+    if kind == "library":
+        return f"{name} (installed package)"
+    if kind == "native":
+        return f"native code: {name}"
+    return "the Python interpreter and its standard library"
+
+
+def script_category(stack: Iterable[str], origins: dict[str, list]) -> str:
+    """The row a sample of a script belongs to: its innermost frame that is not machinery
+    (``Origin.passes``); if every frame is, the interpreter if it is in the stack, else the
+    innermost frame's row. ``origins``: frame -> [key, passes], as the profile stores them."""
+    fallback = None
+    for frame in reversed(list(stack)):
+        known = origins.get(frame)
+        if known is None:
+            continue
+        key, passes = known
+        if not passes:
+            return key
+        if fallback is None or key == "python":
+            fallback = key
+    return fallback or "python"
+
+
+SCRIPT_ORDER = ("own", "library", "python", "native")
+
+
+def script_shares(profile: Profile) -> Counter[str]:
+    """Samples per row of a script's "where the time goes" (``script_category``)."""
+    origins = profile.meta.get("origins", {})
+    shares: Counter[str] = Counter()
+    for stack, n in profile.stacks.items():
+        shares[script_category((f for f in stack if not THREAD.match(f)), origins)] += n
+    return shares
 
 
 # --- the walkthrough's claims ---------------------------------------------------
@@ -200,6 +356,7 @@ class Claim:
     statement: str
     holds: bool
     evidence: str
+    share: float | None = None  # the measured share the statement is about, if one
 
 
 def rust_called_from(stacks: Stacks, caller: str) -> Stacks:
@@ -271,13 +428,25 @@ def claim_stage1(profile: Profile) -> Claim:
     return Claim(profile.name, statement, total >= MIN_SAMPLES and overhead > math, evidence)
 
 
+# Once per call (not per polygon), stages 2-4 check that the Polygon classes met replace
+# nothing Rust computed: a few attribute lookups on the class, the only ones left.
+CLASS_CHECK = re.compile(r"^common::refuse_overrides\b")
+
+
 def claim_stage2(profile: Profile) -> Claim:
-    statement = f"{profile.name}: no getattr under the Rust find_close_polygons"
+    statement = (
+        f"{profile.name}: no getattr under the Rust find_close_polygons "
+        "(the class check's, once per call, aside)"
+    )
     region = rust_called_from(profile.timed(), RUN_PIPELINE)
     total = count(region)
     getattr_ = LABELS["getattr"]
     pattern = next(c for c in CATEGORIES if c.key == "getattr")
-    hits = sum(n for stack, n in region.items() if any(pattern.matches(f) for f in stack))
+    hits = sum(
+        n
+        for stack, n in region.items()
+        if any(pattern.matches(f) for f in stack) and not any(CLASS_CHECK.match(f) for f in stack)
+    )
     evidence = f"{getattr_}: {_pct(hits, total)} of the Rust find_close_polygons"
     return Claim(profile.name, statement, total >= MIN_SAMPLES and hits == 0, evidence)
 
@@ -359,17 +528,94 @@ def claim_stage4(profile: Profile) -> Claim:
     evidence = f"{one.evidence}; in the search: {_pct(search, count(rust))} of the Rust samples"
     return Claim(profile.name, statement, one.holds and 2 * search > count(rust), evidence)
 
+def _biggest(profile: Profile, key: str, statement: str) -> Claim:
+    """``key`` is the biggest item of "where the time goes" in ``profile``'s timed calls."""
+    cats = where_time_goes(profile)
+    total = sum(cats.values())
+    rest = [(k, n) for k, n in cats.most_common() if k != key]
+    runner_up = rest[0] if rest else ("nothing", 0)
+    evidence = (
+        f"{LABELS[key]}: {_pct(cats[key], total)}; the next: "
+        f"{LABELS.get(runner_up[0], runner_up[0])} {_pct(runner_up[1], total)}"
+    )
+    holds = total >= MIN_SAMPLES and cats[key] > runner_up[1]
+    return Claim(profile.name, statement, holds, evidence, cats[key] / max(total, 1))
+
+
+def claim_stage0_select(profile: Profile) -> Claim:
+    statement = (
+        "stage0: select_best_polygon is under 5% of the call: optimising it is wasted effort"
+    )
+    cats = where_time_goes(profile)
+    total = sum(cats.values())
+    evidence = f"{LABELS['select']}: {_pct(cats['select'], total)}"
+    holds = total >= MIN_SAMPLES and cats["select"] < 0.05 * total
+    return Claim(profile.name, statement, holds, evidence, cats["select"] / max(total, 1))
+
+
+NUMPY_BORROW = r"^numpy::borrow::|^<?hashbrown::|^std::collections::hash::|_mm_movemask_epi8"
+
+
+def claim_stage1_biggest(profile: Profile) -> Claim:
+    statement = (
+        "stage1: extract / cast is the biggest item, and most of it is numpy's registry of "
+        "borrowed arrays (numpy::borrow and its hashbrown map)"
+    )
+    claim = _biggest(profile, "extract", statement)
+    extract = {
+        s: n
+        for s, n in profile.timed().items()
+        if classify([f for f in s if not THREAD.match(f)]) == "extract"
+    }
+    borrow = sum(n for s, n in extract.items() if any(re.search(NUMPY_BORROW, f) for f in s))
+    evidence = f"{claim.evidence}; numpy's borrow registry: {_pct(borrow, count(extract))} of it"
+    holds = claim.holds and 2 * borrow > count(extract)
+    return Claim(profile.name, statement, holds, evidence, claim.share)
+
+
+def claim_stage1_lost_caller(profile: Profile) -> Claim:
+    """py-spy loses the caller of a Rust function that was not inlined (see
+    ``rust_called_from``): the frames it calls then sit right under run_pipeline."""
+    statement = (
+        "stage1: most of the Rust frames sit right under run_pipeline, not under the "
+        "stage's find_close_polygons (py-spy lost their caller)"
+    )
+    region = rust_called_from(profile.timed(), RUN_PIPELINE)
+    total = count(region)
+    lost = sum(n for s, n in region.items() if not re.match(r"^<?stage\d\w*::", s[0]))
+    evidence = f"Rust right under run_pipeline, the stage's function not first: {_pct(lost, total)}"
+    holds = total >= MIN_SAMPLES and 2 * lost > total
+    return Claim(profile.name, statement, holds, evidence, lost / max(total, 1))
+
+
+def claim_stage2_biggest(profile: Profile) -> Claim:
+    statement = "stage2: the biggest item left is select_best_polygon, still Python"
+    return _biggest(profile, "select", statement)
+
 
 CLAIMS: dict[str, Callable[[Profile], Claim]] = {
     "stage0": claim_stage0,
+    "stage0.select": claim_stage0_select,
     "numba": claim_numba,
     "scipy": claim_scipy,
     "stage1": claim_stage1,
+    "stage1.biggest": claim_stage1_biggest,
+    "stage1.lost_caller": claim_stage1_lost_caller,
     "stage2_alloc": claim_stage2,
     "stage2": claim_stage2,
+    "stage2.biggest": claim_stage2_biggest,
     "stage3": claim_one_call,
     "stage4": claim_stage4,
 }
+# Claims that hold on some CPUs only: the walkthrough quotes them with the machines they
+# hold on (``claim.KEY.on``). Stage 2's biggest item: select_best_polygon on the AVX2
+# EPYC; on an AVX-512 Xeon the Rust library code of the search is as big.
+VARIES = {"stage2.biggest"}
+
+
+def subject_of(key: str) -> str:
+    """The profile a claim reads: ``stage2.biggest`` -> ``stage2``."""
+    return key.split(".")[0]
 
 
 # --- recording ---------------------------------------------------------------------
@@ -404,11 +650,56 @@ def claim_workers(profile: Profile) -> Claim:
 SAMPLY_CLAIMS: dict[str, Callable[[Profile], Claim]] = {"stage4_large": claim_workers}
 
 
-def claims_for(profile: Profile) -> list[Callable[[Profile], Claim]]:
-    """The claims that read ``profile``'s stacks (its recorder sees what they need)."""
+def keyed_claims_for(profile: Profile) -> list[tuple[str, Callable[[Profile], Claim]]]:
+    """The claims that read ``profile``'s stacks (its recorder sees what they need), by key."""
     subject = profile.meta.get("subject", profile.name)
-    table = SAMPLY_CLAIMS if profile.recorder == "samply" else CLAIMS
-    return [table[subject]] if subject in table else []
+    if profile.recorder == "samply":
+        return [(f"samply.{subject}", SAMPLY_CLAIMS[subject])] if subject in SAMPLY_CLAIMS else []
+    return [(key, check) for key, check in CLAIMS.items() if subject_of(key) == subject]
+
+
+# --- every reference set ------------------------------------------------------------------
+
+
+def set_claims(folder: Path) -> dict[str, Claim]:
+    """Every claim checked on one set of profiles (py-spy's in ``folder``, samply's in
+    ``folder/samply``): ``{key: Claim}``, the keys as in ``CLAIMS`` (samply's ``samply.X``)."""
+    out = {}
+    for where in (folder, folder / "samply"):
+        for folded in sorted(where.glob("*.folded")):
+            prof = Profile.read(folded)
+            for key, check in keyed_claims_for(prof):
+                out[key] = check(prof)
+    return out
+
+
+def claims_on_sets(found: list[tuple[str, str, Path]]) -> dict[str, dict[str, Claim]]:
+    """``{claim key: {set name: Claim}}`` over ``(name, CPU, profiles folder)`` sets."""
+    table: dict[str, dict[str, Claim]] = {}
+    for name, _, folder in found:
+        for key, claim in set_claims(folder).items():
+            table.setdefault(key, {})[name] = claim
+    return table
+
+
+def claim_values(
+    found: list[tuple[str, str, Path]], counts: Callable[[str, str], bool] = lambda *_: True
+) -> dict[str, str]:
+    """``claim.KEY.on`` (``.on_ko``): the machines a claim holds on, as the docs say it,
+    among the sets that ``counts(set name, claim key)`` (all of them where none does)."""
+    cpus = {name: cpu for name, cpu, _ in found}
+    out = {}
+    for key, by_set in claims_on_sets(found).items():
+        counted = {name: c for name, c in by_set.items() if counts(name, key)} or by_set
+        holding = [cpus[name] for name, claim in counted.items() if claim.holds]
+        if len(holding) == len(counted):
+            on, on_ko = "every machine measured", "측정한 모든 머신"
+        elif holding:
+            on = on_ko = "; ".join(holding)
+        else:
+            on, on_ko = "no machine measured", "측정한 머신 중 없음"
+        out[f"claim.{key}.on"], out[f"claim.{key}.on_ko"] = on, on_ko
+    return out
 
 
 def recorder_view(profile: Profile) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """The seed post's first lesson, measured: stage 1 built as debug, release and profiling.
 
-    python -m workshop.bench_debug [--samples 7] [--seconds 1.0] [--no-build]
+    python -m workshop.bench_debug [--samples 7] [--seconds 1.0] [--no-build | --build-only]
     python -m workshop.bench_debug --borrow     # stage 2 frozen vs the article's borrow scope
     python -m workshop.bench_debug --abi3       # stage 4: the abi3 wheel vs this Python's
 
@@ -8,7 +8,9 @@
    ``dev`` (what plain ``maturin develop`` gives: no optimisation), ``release``
    (``maturin develop -r``) and ``profiling`` (release + debug info, what
    ``make build`` installs). Each wheel is unpacked into its own folder,
-   ``build/stage1-<profile>``; the build installed in .venv is not touched.
+   ``build/stage1-<profile>``; the build installed in .venv is not touched. ``make``
+   runs the builds alone (``--build-only``), so that ``make bench-debug`` finds every
+   dependency compiled and only packs the wheels again.
 2. Time. Each sample is a fresh ``python -m workshop.run stage1 --seconds S`` with
    ``PYTHONPATH=build/stage1-<profile>`` in front, so that build shadows the one in
    .venv; the child prints the file it loaded, and the run stops if it is not the
@@ -50,7 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workshop import REPO, RESULTS, bench, child_env, report, run, shown
+from workshop import REPO, RESULTS, bench, child_env, machines, report, run, shown
 
 STAGES_DIR = REPO / "stages"
 BUILD = REPO / "build"
@@ -81,20 +83,19 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
         "src/lib.rs",
         "        // `.get()` on a frozen class: a plain `&Polygon`, no borrow flag to set\n"
         "        // and clear, and the center is read where it lies, not copied.\n"
-        "        let center = &common::polygon::<Polygon>(i, &poly)?.get().center;\n"
-        "        if is_close(center, &point, max_dist.0) {\n",
+        "        if is_close(&poly.get().center, &point, max_dist.0) {\n",
         "        // The article's borrow scope: the borrow ends with the block, before\n"
         "        // `poly` moves into the list.\n"
         "        let close = {\n"
-        "            let center = &common::polygon::<Polygon>(i, &poly)?.try_borrow()?.center;\n"
+        "            let center = &poly.try_borrow()?.center;\n"
         "            is_close(center, &point, max_dist.0)\n"
         "        };\n"
         "        if close {\n",
     ),
     (
         "src/lib.rs",
-        "Array1::from(common::polygon::<Polygon>(i, &poly)?.get().center.to_vec())",
-        "Array1::from(common::polygon::<Polygon>(i, &poly)?.try_borrow()?.center.to_vec())",
+        "Array1::from(poly.get().center.to_vec())",
+        "Array1::from(poly.try_borrow()?.center.to_vec())",
     ),
     ("src/lib.rs", "slf.get().vertices.repr(", "slf.borrow().vertices.repr("),
     # Its own package name, so its library never overwrites stage 2's in the shared target/.
@@ -105,8 +106,8 @@ ARTICLE_PATCH: tuple[tuple[str, str, str], ...] = (
 SIGNALS_PATCH: tuple[tuple[str, str, str], ...] = (
     (
         "src/lib.rs",
-        "let picks = select(&sites, &coords, max_dist.0, || py.check_signals())?;",
-        "let picks = select(&sites, &coords, max_dist.0, || Ok::<(), PyErr>(()))?;",
+        "let picks = select(&sites, &coords, max_dist.0, picks, || py.check_signals())?;",
+        "let picks = select(&sites, &coords, max_dist.0, picks, || Ok::<(), PyErr>(()))?;",
     ),
     ("Cargo.toml", 'name = "stage3_selector"\n', 'name = "stage3_unchecked"\n'),
 )
@@ -212,8 +213,9 @@ def build(b: Build) -> None:
         env["CARGO_TARGET_DIR"] = str(REPO / "target")  # shared: pyo3 and friends built once
     maturin = Path(sys.executable).with_name("maturin")
     features = ["--features", ",".join(b.features)] if b.features else []
+    # Not --quiet: cargo's progress shows what a first build compiles, and for how long.
     subprocess.run(
-        [str(maturin), "build", "--quiet", "--profile", b.profile, "--interpreter",
+        [str(maturin), "build", "--profile", b.profile, "--interpreter",
          sys.executable, "--out", str(wheels), "--manifest-path", str(manifest), *features],
         check=True, env=env,
     )  # fmt: skip
@@ -282,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one sample")
     parser.add_argument("--no-build", action="store_true", help="reuse the builds in build/")
     parser.add_argument(
+        "--build-only", action="store_true", help="build, then stop (what `make` runs)"
+    )
+    parser.add_argument(
         "--borrow", action="store_true", help="stage 2 frozen vs the article's (bench-borrow)"
     )
     parser.add_argument(
@@ -309,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
             how += f" with {', '.join(b.features)}" if b.features else ""
             print(f"building {b.crate}{how} ({b.profile}) -> {shown(b.folder)}", flush=True)
             build(b)
+    if args.build_only:
+        return 0
     for b in builds:
+        print(f"checking {b.name}'s answers against the baseline", flush=True)
         check(b)
     print("answers checked against the baseline: " + ", ".join(b.name for b in builds))
 
@@ -339,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in names
     ]
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{bench.cpu()[0]}, Python {platform.python_version()}"
+    machine = f"{machines.cpu()[0]}, Python {platform.python_version()}"
     conditions = (
         f"{args.samples} samples per build, each a fresh `python -m workshop.run "
         f"{builds[0].stage} --seconds {args.seconds}` on the canonical workload, rounds "

@@ -4,9 +4,10 @@
     python -m workshop.compare --profiler samply   # profiles/runs/samply/index.html
     python -m workshop.compare --changed           # redraw only what changed
 
-The page shows your own run when the folder holds profiles, and the reference set
-(profiles/reference/, read only, linked from the page) otherwise; its first line says
-which. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
+The page shows your own run when the folder holds profiles, and the typical machine's
+reference set (profiles/reference/MACHINE/, read only, linked from the page) otherwise; its
+first line says which, and the walkthrough's claims are checked on every reference set
+too. It takes ``Profile`` objects (``workshop.stacks``) and the SVGs ``workshop.draw``
 made of them, and never records anything.
 
 One page that works offline from the file system: the flamegraphs are inferno's
@@ -27,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, shown
+from workshop import PROFILES, PROFILES_REFERENCE, analyse, draw, machines, shown
 from workshop import profile as subjects
 from workshop.report import fmt_time
 from workshop.stacks import Profile, read_meta
@@ -79,6 +80,15 @@ class Graph:
 
 def _e(text: object) -> str:
     return html.escape(str(text))
+
+
+def script_json(data: object) -> str:
+    """``data`` as JSON to put inside a ``<script>`` element: json.dumps escapes quotes but
+    not ``</script>`` nor ``<!--``, which end or change the element in an HTML parser, so
+    ``<``, ``>`` and ``&`` are written as JSON's ``\\u`` escapes (what Django's json_script
+    does); JSON.parse reads them back as they were."""
+    text = json.dumps(data)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _link(path: Path, base: Path) -> str:
@@ -193,7 +203,14 @@ def time_label(g: Graph) -> str:
     return f"{fmt_time(g.seconds)} per {g.unit} ({g.source})"
 
 
-def side_by_side(graphs: list[Graph], diffs: dict, steps: list[tuple[str, str]], base: Path):
+def side_by_side(
+    graphs: list[Graph],
+    diffs: dict,
+    steps: list[tuple[str, str]],
+    base: Path,
+    unit: str = "call",
+    compared: str = "Frames are compared by function (lines and crate names dropped).",
+):
     """The two-up view: two selects, one time scale, the pair's diffs below."""
     by_name = {g.name: g for g in graphs}
     steps = [(a, b) for a, b in steps if a in by_name and b in by_name]
@@ -260,26 +277,26 @@ def side_by_side(graphs: list[Graph], diffs: dict, steps: list[tuple[str, str]],
             '<button id="prev" type="button">◀ previous step</button>',
             '<button id="next" type="button">next step ▶</button>',
             '<label><input type="checkbox" id="scale" checked> one time scale '
-            "(width = time per call)</label></div>",
+            f"(width = time per {unit})</label></div>",
             f'<div class="pair">{column("left", first[0])}{column("right", first[1])}</div>',
             "<p><small>With one time scale the slower of the two fills its column and the "
             "other is drawn to the same scale: a graph a tenth as wide took a tenth of the time "
-            "per call. Untick it to read the faster one at full width. Click a box to zoom, "
+            f"per {unit}. Untick it to read the faster one at full width. Click a box to zoom, "
             "Ctrl-F (or the Search box at the top right of a graph) to search.</small></p>",
             f'<h3>What changed: <span id="diff-title">{_e(" → ".join(first))}</span></h3>',
             f'<div id="diff"{"" if first_diff else " hidden"}>',
-            "<p><small>Differential flamegraphs in <b>time per call</b>: each profile's samples "
-            "are spread over its time per call first (widths in nanoseconds per call), and each "
-            "function is coloured by how its time per call changed: <span class='grew'>red"
-            "</span> costs more per call, <span class='shrank'>blue</span> less, the deeper the "
-            "larger the change; grey within 10%, so a function that costs the same per call in "
-            "both reads as unchanged, whatever the sample counts. The first is the right-hand "
-            "profile; the second the left-hand one, so what vanished still has a box (deep "
-            "blue). Frames are compared by function (lines and crate names dropped).</small>"
+            f"<p><small>Differential flamegraphs in <b>time per {unit}</b>: each profile's "
+            f"samples are spread over its time per {unit} first (widths in nanoseconds per "
+            f"{unit}), and each function is coloured by how its time per {unit} changed: "
+            f"<span class='grew'>red</span> costs more per {unit}, <span class='shrank'>blue"
+            "</span> less, the deeper the larger the change; grey within 10%, so a function "
+            f"that costs the same per {unit} in both reads as unchanged, whatever the sample "
+            "counts. The first is the right-hand profile; the second the left-hand one, so "
+            f"what vanished still has a box (deep blue). {compared}</small>"
             f"</p>{diff_frames}</div>",
             f'<p id="diff-none"{" hidden" if first_diff else ""}><small>No differential graph '
             f"for this pair; drawn for: {_e(drawn)}.</small></p>",
-            f'<script type="application/json" id="page-data">{json.dumps(data)}</script>',
+            f'<script type="application/json" id="page-data">{script_json(data)}</script>',
             f"<script>{SCRIPT}</script>",
         ]
     )
@@ -347,19 +364,53 @@ def where_table(graphs: list[Graph]) -> str:
 def claims_list(graphs: list[Graph]) -> str:
     items = []
     for g in graphs:
-        for check in analyse.claims_for(g.prof):
+        for key, check in analyse.keyed_claims_for(g.prof):
             claim = check(g.prof)
             mark = (
                 '<span class="ok">✓ holds</span>' if claim.holds else '<span class="bad">✗</span>'
             )
+            if key in analyse.VARIES and not claim.holds:
+                mark = "<span>not on this CPU (it holds on some; the walkthrough says which)</span>"
             items.append(f"<li>{mark} {_e(claim.statement)}<br><small>{_e(claim.evidence)}</small>")
     return "<ul>" + "".join(items) + "</ul>" if items else "<p>No profile with a claim.</p>"
 
 
-def legend() -> str:
+def claims_by_set() -> str:
+    """Every claim on every reference set's stacks: the walkthrough quotes the typical
+    machine, and says where a claim does not hold everywhere."""
+    found = machines.sets()
+    table = analyse.claims_on_sets([(s.name, s.cpu, s.profiles) for s in found])
+    if not table:
+        return ""
+    head = "".join(f"<th>{_e(s.cpu)}<br><small>{_e(s.name)}/</small></th>" for s in found)
+    rows = []
+    for key, by_set in table.items():
+        cells = []
+        for s in found:
+            claim = by_set.get(s.name)
+            if claim is None:
+                cells.append("<td>·</td>")
+                continue
+            mark = '<span class="ok">✓</span>' if claim.holds else '<span class="bad">✗</span>'
+            cells.append(f'<td title="{_e(claim.evidence)}">{mark}</td>')
+        statement = next(iter(by_set.values())).statement
+        varies = " <small>(holds on some CPUs: the walkthrough says which)</small>"
+        rows.append(
+            f"<tr><td>{_e(statement)}{varies if key in analyse.VARIES else ''}</td>"
+            f"{''.join(cells)}</tr>"
+        )
+    return (
+        "<h3>On every reference set</h3>"
+        f'<table class="wide"><tr><th>claim</th>{head}</tr>{"".join(rows)}</table>'
+        "<p><small>The same claims on the profiles recorded on each machine "
+        "(profiles/reference/MACHINE/); hover a mark for the samples it counts.</small></p>"
+    )
+
+
+def legend(table: dict[str, tuple[str, float]] = analyse.FAMILIES) -> str:
     spans = []
-    for key, (label, _) in analyse.FAMILIES.items():
-        r, g, b = draw.family_rgb(key, "legend")
+    for key, (label, _) in table.items():
+        r, g, b = draw.family_rgb(key, "legend", table)
         spans.append(f'<span><i style="background:rgb({r},{g},{b})"></i>{_e(label)}</span>')
     return f'<p class="legend">{"".join(spans)}</p>'
 
@@ -438,6 +489,7 @@ def page(
     steps: list[tuple[str, str]] | None = None,
     subject: str = "poly-match: where the time goes",
     root: str = "",
+    on_sets: str = "",
 ) -> str:
     """The page for ``graphs``, written in ``base`` (links are relative to it)."""
     metas = [g.prof.meta for g in graphs]
@@ -488,6 +540,7 @@ def page(
         where_table(graphs),
         '<h2 id="claims">The walkthrough\'s claims, checked on these stacks</h2>',
         claims_list(graphs),
+        on_sets,
         extra,
         '<h2 id="all">Every graph</h2>',
         f"<ul>{every}</ul>",
@@ -515,15 +568,13 @@ def _date(folder: Path, names: list[str]) -> str:
 
 
 def reference_header(reference: Path, bench: Path) -> str:
-    """``the reference set recorded here: profiles/reference/, DATE, CPU``."""
-    from workshop import numbers
-
+    """``the reference set recorded here: profiles/reference/MACHINE/, DATE, CPU``."""
     env = read_meta(bench).get("env", {})
     said = [f"the reference set recorded here: {_e(_shown_repo(reference))}/"]
     if env.get("date"):
         said.append(env["date"][:10])
     if env.get("cpu"):
-        said.append(_e(numbers.cpu_label(env)))
+        said.append(_e(machines.cpu_label(env)))
     return ", ".join(said)
 
 
@@ -572,7 +623,7 @@ def existing_diffs(folder: Path, names: list[str]) -> dict[tuple[str, str], tupl
 
 def build(
     out: Path = PROFILES,
-    reference: Path = PROFILES_REFERENCE,
+    reference: Path | None = None,
     changed: bool = False,
     recorder: str = "py-spy",
     bench: Path | None = None,
@@ -581,9 +632,18 @@ def build(
 
     Your run when ``out`` holds profiles: its graphs and diffs are (re)drawn there
     (with ``changed``, only those whose inputs are newer). Otherwise the reference set:
-    read only, nothing is drawn, the page links to the graphs in ``reference``.
+    read only, nothing is drawn, the page links to the graphs in ``reference`` (by
+    default the typical machine's set).
     """
+    if reference is None:
+        reference = machines.typical().profiles
     here, ref = subjects.folder(out, recorder), subjects.folder(reference, recorder)
+    # A reference set's own page (`make reference` draws it): any machine's, not only the
+    # typical one's.
+    in_sets = here.resolve().is_relative_to(PROFILES_REFERENCE.resolve())
+    if in_sets and here.resolve() != ref.resolve():
+        reference = out
+        ref = here
     is_reference = here.resolve() == ref.resolve()
     names = profiled(here)
     own = bool(names) or is_reference
@@ -624,42 +684,187 @@ def build(
         extra = recorders_table(both)
     here.mkdir(parents=True, exist_ok=True)
     index = here / "index.html"
-    index.write_text(page(graphs, diffs, here, header, recorder, links, extra))
+    index.write_text(
+        page(graphs, diffs, here, header, recorder, links, extra, on_sets=claims_by_set())
+    )
     return index
 
 
-def build_runs(folder: Path) -> Path:
-    """The page for a reader's own command: its runs side by side, each with the one
-    before it as a differential graph (``run1``, ``run2``, ...)."""
-    names = sorted(
-        (p.stem for p in folder.glob("run*.folded")), key=lambda s: int(s.removeprefix("run"))
+# --- a reader's script: its runs -----------------------------------------------------------
+
+SCRIPT_NOTES = {
+    "py-spy": (
+        "py-spy <code>record --native</code> reads the script's Python threads: every Python "
+        "function by name, file and line, with the C and Rust frames under them. It does not "
+        "see threads that Python did not start, nor inside JIT-compiled code."
+    ),
+    "samply": (
+        "samply records every thread of the process from the kernel's perf events: native "
+        "frames only. Before Python 3.12 no Python function has a name there: your Python "
+        "code runs as the interpreter's <code>_PyEval_EvalFrameDefault</code>, and py-spy "
+        "is the recorder that names it. Your own Rust or C shows by name."
+    ),
+}
+
+
+def vs_first(first: Graph, g: Graph) -> str:
+    if g is first or not first.seconds or not g.seconds:
+        return ""
+    ratio = first.seconds / g.seconds
+    return f"{ratio:,.1f}\u00d7 faster" if ratio >= 1 else f"{1 / ratio:,.1f}\u00d7 slower"
+
+
+def runs_table(graphs: list[Graph]) -> str:
+    rows = "".join(
+        f"<tr><td><code>{_e(g.name)}</code>"
+        f"{' <small>stopped by Ctrl-C</small>' if g.prof.meta.get('status') else ''}</td>"
+        f"<td><code>{_e(g.prof.meta.get('script', ''))}</code></td>"
+        f"<td>{_e(fmt_time(g.seconds)) if g.seconds else '—'}</td>"
+        f"<td>{_e(vs_first(graphs[0], g))}</td><td>{g.prof.total}</td></tr>"
+        for g in graphs
     )
+    return (
+        '<table class="wide"><tr><th>run</th><th>what ran (after <code>python</code>)</th>'
+        f"<th>wall time</th><th>vs {_e(graphs[0].name)}</th><th>samples</th></tr>{rows}</table>"
+        "<p><small>Wall time: from the interpreter's start to the script's end, measured in its "
+        "process while the recorder sampled it (which slows it a little).</small></p>"
+    )
+
+
+def runs_where(graphs: list[Graph]) -> str:
+    """Where the time goes, in rows read off the script's own stacks (``analyse.origin``)."""
+    shares = {g.name: analyse.script_shares(g.prof) for g in graphs}
+    totals = {name: max(sum(s.values()), 1) for name, s in shares.items()}
+    keys = {k for s in shares.values() for k in s}
+
+    def order(key: str) -> tuple[int, float]:
+        kind = key.partition(":")[0]
+        rank = analyse.SCRIPT_ORDER.index(kind) if kind in analyse.SCRIPT_ORDER else 9
+        return rank, -max(shares[g.name][key] / totals[g.name] for g in graphs)
+
+    head = "".join(f"<th><code>{_e(g.name)}</code></th>" for g in graphs)
+    rows = []
+    for key in sorted(keys, key=order):
+        cells = []
+        for g in graphs:
+            n = shares[g.name][key]
+            share = n / totals[g.name]
+            top = n and n == max(shares[g.name].values())
+            est = f"<br><small>{_e(fmt_time(share * g.seconds))}</small>" if g.seconds and n else ""
+            cells.append(
+                f'<td class="{"top" if top else ""}">{percent(share)}{est}</td>'
+                if n
+                else "<td>·</td>"
+            )
+        rows.append(f"<tr><td>{_e(analyse.script_label(key))}</td>{''.join(cells)}</tr>")
+    counts = "".join(f"<td>{totals[g.name]}</td>" for g in graphs)
+    return (
+        f'<table class="wide"><tr><th>where the time goes</th>{head}</tr>{"".join(rows)}'
+        f"<tr><td><small>samples</small></td>{counts}</tr></table>"
+        "<p><small>Share of every sample of the run, start-up and imports included, with the "
+        "time it comes to. A sample counts for the innermost frame that is code of its own: "
+        "one of your files, an installed package (its Python and its compiled code), the "
+        "interpreter and its standard library, or native code outside a package. The "
+        "interpreter's C functions, its import machinery, the C library and Rust's standard "
+        "library count for the frame that called them: <code>math.hypot</code> called on a "
+        "line of yours is that line's time, and an import is the imported package's. The "
+        "highlighted cell is each run's biggest row.</small></p>"
+    )
+
+
+def runs_page(graphs: list[Graph], diffs: dict, folder: Path, name: str) -> str:
+    """The page for a script's runs: one graph for one run; from two on, the newest beside
+    the one before, to one time scale, with the diffs between neighbours."""
+    newest = graphs[-1]
+    recorder = newest.prof.recorder
+    meta = newest.prof.meta
+    when = _date(folder, [g.name for g in graphs])
+    subject = f"{name}: where the time goes ({recorder})"
+    if len(graphs) == 1:
+        g = newest
+        view = (
+            f"<h3>{_e(g.title)}</h3><small>{_e(time_label(g))}</small>"
+            f'<iframe src="{_e(_link(g.svg, folder))}" style="height:{draw.svg_height(g.svg)}px" '
+            'title="flamegraph"></iframe>'
+            "<p><small>Click a box to zoom, Ctrl-F (or the Search box at the top right of the "
+            "graph) to search. Change your code and profile it again: the next run is drawn "
+            "beside this one, to one time scale, with a differential graph of what changed."
+            "</small></p>"
+        )
+    else:
+        pairs = list(itertools.pairwise(g.name for g in graphs))
+        view = side_by_side(
+            graphs,
+            diffs,
+            list(reversed(pairs)),
+            folder,
+            unit="run",
+            compared="Frames are compared by function (line numbers dropped).",
+        )
+    every = "".join(
+        f'<li><a href="{_e(_link(g.svg, folder))}">{_e(g.name)}</a> — {_e(g.title)}</li>'
+        for g in graphs
+    )
+    every += "".join(
+        f'<li><a href="{_e(_link(grew, folder))}">{_e(a)} → {_e(b)}</a> '
+        f'(<a href="{_e(_link(vanished, folder))}">drawn on {_e(a)}</a>)</li>'
+        for (a, b), (grew, vanished) in diffs.items()
+    )
+    runs = f"{len(graphs)} run{'s' if len(graphs) > 1 else ''}"
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(subject)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(subject)}</h1>",
+        f'<p class="source"><b>{_e(runs)} of <code>{_e(name)}</code> in '
+        f"<code>{_e(meta.get('cwd', ''))}</code>, the newest {_e(when)}</b></p>",
+        f"<p>{_e(meta.get('recorder_line', recorder))}, under "
+        f"<code>{_e(meta.get('python', ''))}</code>; drawn by inferno.</p>",
+        f"<p><small>{SCRIPT_NOTES.get(recorder, '')} Each graph is the whole run: the "
+        "interpreter's start, then the script, imports included.</small></p>",
+        '<nav><a href="#pair">the graphs</a><a href="#times">the runs</a>'
+        '<a href="#where">where the time goes</a><a href="#all">every graph</a></nav>',
+        '<h2 id="pair">The graphs</h2>',
+        legend(analyse.SCRIPT_FAMILIES),
+        "<p><small>Width is time; a box sits on the function that called it. Frames are "
+        "merged by function (one box per function, whatever line was running).</small></p>",
+        view,
+        '<h2 id="times">The runs</h2>',
+        runs_table(graphs),
+        '<h2 id="where">Where the time goes</h2>',
+        runs_where(graphs),
+        '<h2 id="all">Every graph</h2>',
+        f"<ul>{every}</ul>",
+        "</body></html>\n",
+    ]
+    return "\n".join(parts)
+
+
+def build_runs(folder: Path) -> Path:
+    """The page of a reader's script in ``folder`` (``run1``, ``run2``, ...), written as
+    ``folder/index.html``; graphs and diffs whose inputs changed are redrawn."""
+    names = sorted(
+        (p.stem for p in folder.glob("run*.folded") if p.stem[3:].isdigit()),
+        key=lambda s: int(s[3:]),
+    )
+    if not names:
+        raise draw.DrawError(f"no runs in {shown(folder)}/")
     graphs = _graphs(folder, names, {})
     for g in graphs:
         if _stale(g.svg, folder / f"{g.name}.folded"):
-            subjects.render(g.prof, folder, {})
+            draw.render(g.prof, g.svg, g.seconds)
     diffs = {}
-    pairs = list(itertools.pairwise(names))
-    for a, b in pairs:
+    for a, b in itertools.pairwise(names):
         grew, vanished = folder / f"diff-{a}-{b}.svg", folder / f"diff-{a}-{b}-vanished.svg"
-        if _stale(grew, folder / f"{b}.folded") or _stale(vanished, folder / f"{b}.folded"):
+        inputs = (folder / f"{a}.folded", folder / f"{b}.folded")
+        if _stale(grew, *inputs) or _stale(vanished, *inputs):
             ga, gb = graphs[names.index(a)], graphs[names.index(b)]
             grew, vanished = draw.write_diffs(
-                (ga.prof, ga.seconds, None), (gb.prof, gb.seconds, None), folder
+                (ga.prof, ga.seconds, None), (gb.prof, gb.seconds, None), folder, unit="run"
             )
         diffs[(a, b)] = (grew, vanished)
-    recorder = graphs[-1].prof.recorder if graphs else "py-spy"
-    steps = list(reversed(pairs)) or [(names[-1], names[-1])]
-    header = (
-        f"your command: {_e(folder.name)}, {len(names)} run(s), newest "
-        f"{_date(folder, names)}; the newest is on the right, the run before it on the left"
-    )
     index = folder / "index.html"
-    root = "Each graph is the whole run of your command, imports included."
-    subject = f"your command: {folder.name}"
-    index.write_text(
-        page(graphs, diffs, folder, header, recorder, steps=steps, subject=subject, root=root)
-    )
+    index.write_text(runs_page(graphs, diffs, folder, folder.name))
     return index
 
 
@@ -669,8 +874,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference",
         type=Path,
-        default=PROFILES_REFERENCE,
-        help="shown when --out has no profiles",
+        help="shown when --out has no profiles (default: the typical machine's set in "
+        f"{_shown_repo(PROFILES_REFERENCE)}/)",
     )
     parser.add_argument("--profiler", choices=list(subjects.RECORDERS), default="py-spy")
     parser.add_argument("--bench", type=Path, help="bench.json for the time per call")

@@ -5,6 +5,8 @@
 
 - On a terminal, cargo's own progress bar and colours (maturin's ``--quiet`` would hide
   the bar, and a pipe would turn both off, so they are asked for explicitly).
+- pip's report on the dependencies maturin installs ("Requirement already satisfied")
+  left out; its errors are shown.
 - After a compile error, rustc's messages and nothing more: maturin's closing
   ``💥 maturin failed ... Caused by: Cargo build finished with "exit status: 101": env -u
   CARGO ...`` repeats the whole cargo command line, which tells a reader nothing. Other
@@ -42,12 +44,14 @@ def relay(stream, out) -> bool:
     """Copy ``stream`` to ``out`` as it arrives, up to maturin's failure trailer after a
     compile error. True when that trailer was left out."""
     pending, seen_error, cut = b"", False, False
+    seen = b""  # the end of what came before: cargo's line may be split across reads too
     while chunk := os.read(stream.fileno(), 65536):
         if cut:
             continue
         data = pending + chunk
         at = data.find(FAILED)
-        seen_error = seen_error or COMPILE_ERROR in data
+        seen_error = seen_error or COMPILE_ERROR in seen + data
+        seen = (seen + data)[-len(COMPILE_ERROR) :]
         if at >= 0 and seen_error:
             out.write(data[:at])
             out.flush()
@@ -91,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         str(manifest),
     ]
     env = terminal_env(dict(os.environ)) if sys.stdout.isatty() else dict(os.environ)
+    # maturin asks pip for the crate's Python dependencies at every build: its
+    # "Requirement already satisfied" lines are for no one (pip's errors still show).
+    env.setdefault("PIP_QUIET", "1")
     with subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     ) as child:

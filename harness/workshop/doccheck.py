@@ -1,6 +1,6 @@
 """Every ``make`` target and repository path the docs mention exists (run by ``make lint``).
 
-    python -m workshop.doccheck              # README.md, docs/*.md, stages/*/README.md
+    python -m workshop.doccheck              # README.md, docs/*.md, stages/*/README.md, reference/
     python -m workshop.doccheck FILE ...     # these files only
 
 Checked:
@@ -270,7 +270,7 @@ class DocChecker:
 
 def default_docs(root: Path) -> list[Path]:
     docs = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
-    docs += sorted((root / "stages").glob("*/README.md"))
+    docs += [*sorted((root / "stages").glob("*/README.md")), root / "reference" / "README.md"]
     return [doc for doc in docs if doc.exists()]
 
 

@@ -13,7 +13,7 @@ import re
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from workshop import analyse
@@ -21,6 +21,7 @@ from workshop.report import fmt_time
 from workshop.stacks import (
     IMPORTLIB,
     Profile,
+    by_function,
     count,
     folded_text,
     function_name,
@@ -41,19 +42,48 @@ def _tool(name: str) -> str:
     return found
 
 
-def family_rgb(name: str, shade_of: str = "") -> tuple[int, int, int]:
+Families = tuple[Callable[[str], str], dict[str, tuple[str, float]]]
+STAGE_FAMILIES: Families = (analyse.family, analyse.FAMILIES)
+
+
+def families(prof: Profile) -> Families:
+    """How ``prof``'s frames are coloured: a frame -> its family, and the families' hues.
+    A script's profile names each frame's origin (``analyse.Origin``); a stage's frames
+    are read by ``analyse.family``."""
+    origins = prof.meta.get("origins")
+    if origins is None:
+        return STAGE_FAMILIES
+    # The graphs merge a function's lines into one box (stacks.reading_view).
+    origins = {by_function(frame): known for frame, known in origins.items()} | origins
+
+    def family_of(frame: str) -> str:
+        known = origins.get(frame)
+        return known[0].partition(":")[0] if known else "python"
+
+    return family_of, analyse.SCRIPT_FAMILIES
+
+
+def family_rgb(
+    name: str, shade_of: str = "", table: dict[str, tuple[str, float]] = analyse.FAMILIES
+) -> tuple[int, int, int]:
     """The colour of a frame: hue by family, shade by its function name."""
     shade_of = function_name(shade_of)
-    hue = analyse.FAMILIES[name][1]
+    hue = table[name][1]
     shade = zlib.crc32(shade_of.encode()) / 2**32
-    saturation = 0.35 if name == "system" else 0.55 + 0.25 * shade
+    # The interpreter's family is muted, so the code a reader can change stands out.
+    saturation = 0.55 + 0.25 * shade
+    if name == "system":
+        saturation = 0.35
+    elif name == "python" and table is analyse.SCRIPT_FAMILIES:
+        saturation = 0.12
     lightness = 0.62 + 0.14 * shade
     r, g, b = colorsys.hls_to_rgb(hue + 0.04 * (shade - 0.5), lightness, saturation)
     return round(255 * r), round(255 * g), round(255 * b)
 
 
-def palette(frames: Iterable[str], ours: str = analyse.OUR_PYTHON) -> str:
+def palette(frames: Iterable[str], by: Families = STAGE_FAMILIES) -> str:
     """inferno's palette.map: ``frame->rgb(r,g,b)`` for each frame."""
+    family_of, table = by
     lines = []
     for frame in sorted(set(frames)):  # "" is inferno's root box, "all"
         if "->" in frame:
@@ -61,7 +91,7 @@ def palette(frames: Iterable[str], ours: str = analyse.OUR_PYTHON) -> str:
         if frame == "" or analyse.THREAD.match(frame):
             r, g, b = 200, 200, 200
         else:
-            r, g, b = family_rgb(analyse.family(frame, ours), frame)
+            r, g, b = family_rgb(family_of(frame), frame, table)
         lines.append(f"{frame}->rgb({r},{g},{b})\n")
     return "".join(lines)
 
@@ -73,7 +103,7 @@ def flamegraph(
     subtitle: str = "",
     extra: Iterable[str] = (),
     countname: str = "samples",
-    ours: str = analyse.OUR_PYTHON,
+    by: Families = STAGE_FAMILIES,
     colours: dict[str, tuple[int, int, int]] | None = None,
 ) -> Path:
     """Draw ``folded`` (text) to ``svg`` with inferno-flamegraph and the shared palette
@@ -81,7 +111,7 @@ def flamegraph(
     frames = {f for line in folded.splitlines() for f in line.rsplit(" ", 1)[0].split(";")} | {""}
     with tempfile.TemporaryDirectory() as tmp:
         if colours is None:
-            text = palette(frames, ours)
+            text = palette(frames, by)
         else:
             colours = {"": (200, 200, 200), **colours}  # "" is inferno's root box, "all"
             text = "".join(
@@ -132,7 +162,7 @@ def render(prof: Profile, svg: Path, seconds: float | None) -> Path:
         svg,
         f"{prof.name} — {per_call_label(seconds, prof.meta.get('unit', 'call'))}",
         subtitle,
-        ours=prof.meta.get("ours", analyse.OUR_PYTHON),
+        by=families(prof),
     )
 
 
@@ -203,6 +233,7 @@ def write_diffs(
     before: tuple[Profile, float | None, str | None],
     after: tuple[Profile, float | None, str | None],
     folder: Path,
+    unit: str = "call",
 ) -> tuple[Path, Path]:
     """Two differential flamegraphs of time per call.
 
@@ -234,8 +265,8 @@ def write_diffs(
             folded_text(views[name]),
             svg,
             f"{a} → {b}: {what}",
-            "ns per call; red costs more per call, blue less, grey within 10%",
-            countname="ns per call",
+            f"ns per {unit}; red costs more per {unit}, blue less, grey within 10%",
+            countname=f"ns per {unit}",
             colours=colours,
         )
     return grew, vanished

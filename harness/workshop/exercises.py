@@ -1,26 +1,83 @@
 """What the three exercise check files share (``stages/exerciseN/tests/test_exercise.py``).
 
+    python -m workshop.exercises N     # what `make check-exercise STAGE=N` runs once it built
+
 Each file keeps its exercise's checks and messages; this module keeps the plumbing:
 the built module or a pointer to ``make check-exercise``, the exercise's stage rules,
-the path of your ``src/lib.rs``, a Rust panic turned into a failure, and "are the
-TODOs done yet?" (a starter raises NotImplementedError until they are).
+the path of your ``src/lib.rs``, a Rust panic turned into a failure, "are the TODOs
+done yet?" (a starter raises NotImplementedError until they are), the centers on the
+boundary that catch the natural mistakes, and the report: a failing check prints its
+message, what to change first, and no traceback (this module is a pytest plugin too).
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Generator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from workshop import stages
+from workshop import REPO, checks, stages
 
 SKIP = "the TODOs are not done yet (see the failure above)"
+
+# Centers that numpy's norm puts exactly MAX_DIST from ORIGIN on every CPU: whether its dot
+# fuses the multiply-add (AVX-512) or not, np.linalg.norm(center) rounds to 10.0, so the
+# baseline calls none of them close (tests/test_exercise_meta.py checks this with the exact
+# models of workshop.fp). Each is kept by a natural mistake, so a check that uses it
+# catches that mistake on every machine.
+ORIGIN = (0.0, 0.0)
+MAX_DIST = 10.0
+# 6 * 6 + 8 * 8 = 100 exactly: `<=` keeps it.
+ON_THE_CIRCLE = (6.0, 8.0)
+# dx * dx + dy * dy = 99.99999999999999, below 10 * 10, yet its square root rounds to 10.0:
+# `d2 < max_dist * max_dist` keeps it (and so does `d2 <= t`, `t = squared_threshold(10)`).
+SQUARED_BELOW = (8.650142622167833, -5.017472731979259)
+# hypot(dx, dy) = 9.999999999999998, where sqrt(dx * dx + dy * dy) = 10.0 (its true
+# distance lies between the two): `dx.hypot(dy) < max_dist` keeps it.
+HYPOT_BELOW = (9.971091929907367, -0.7598195347160795)
+
+PANICKED = "Your Rust code panicked"
+
+
+def boundary(squared_too: str = "") -> list[Any]:
+    """``(center, why)`` parameters of the checks on SQUARED_BELOW and HYPOT_BELOW: why the
+    mistake keeps the center (``squared_too``: what else keeps the first one)."""
+    return [
+        pytest.param(
+            SQUARED_BELOW,
+            "its squared distance, {d2!r}, is below 10 * 10, but its square root rounds up "
+            "to 10.0: `d2 < max_dist * max_dist` is not `sqrt(d2) < max_dist`" + squared_too,
+            id="squared",
+        ),
+        pytest.param(
+            HYPOT_BELOW,
+            "`hypot` gives {hypot!r} here, but numpy's sqrt(dx*dx + dy*dy) gives 10.0: "
+            "hypot rounds its own way",
+            id="hypot",
+        ),
+    ]
+
+
+def kept_on_the_boundary(todo: str, center: tuple[float, float], why: str) -> str:
+    """The failure when a search keeps a boundary center: ``todo`` first, then why."""
+    d2, hypot = center[0] ** 2 + center[1] ** 2, math.hypot(*center)
+    return (
+        f"{todo} The center {center} is not close to (0, 0) for the baseline on any CPU, "
+        f"yet your search keeps it: {why.format(d2=d2, hypot=hypot)}."
+    )
+
+
+# A failing check prints at most this many lines: its message, never a traceback.
+MAX_LINES = 15
+PYTEST_ARGS = ("-p", "no:cacheprovider", "-p", "workshop.exercises", "--assert=plain", "-q", "-rfE")
 
 
 def built(n: int) -> ModuleType:
@@ -70,8 +127,8 @@ def rust_fn(path: Path, name: str) -> str:
 
 
 def caller(hint: str) -> Callable[..., Any]:
-    """``call(function, *args, **kwargs)``: a Rust panic becomes a failure ending with ``hint``
-    (what to fix in this exercise), any other exception passes through."""
+    """``call(function, *args, **kwargs)``: a Rust panic becomes a failure that starts with
+    ``hint`` (what to fix in this exercise), any other exception passes through."""
 
     def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)``, a Rust panic turned into a failure."""
@@ -82,7 +139,7 @@ def caller(hint: str) -> Callable[..., Any]:
                 raise
             panic = str(err)
         pytest.fail(
-            f"your Rust code panicked: {panic}. A panic is a crash, not an answer{hint}",
+            f"{PANICKED}, and a panic is a crash, not an answer: {hint}\nThe panic: {panic}",
             pytrace=False,
         )
 
@@ -124,3 +181,77 @@ def fail_if_not_done(attempt: Callable[[], object], n: int) -> None:
 def same_objects(got: list[Any], expected: list[Any]) -> bool:
     """The very same objects (``is``), in the same order."""
     return len(got) == len(expected) and all(g is e for g, e in zip(got, expected, strict=True))
+
+
+def same_picks(call: Callable[..., Any], stage: stages.Stage, workload: str, todo: str) -> None:
+    """``checks.check_stage`` on ``workload``; a wrong answer fails with what to change
+    first (``todo``), then how the picks differ."""
+    try:
+        call(checks.check_stage, stage, workload=workload)
+    except AssertionError as err:
+        pytest.fail(f"{todo}\nOn the {workload} workload: {err}", pytrace=False)
+
+
+# --- the report: the message of each failing check, nothing else ----------------------
+
+
+def short_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """A failing check's message; for any other exception its type, message and the line
+    of the check that made the call. At most MAX_LINES lines."""
+    err = excinfo.value
+    if isinstance(err, AssertionError) or excinfo.typename == "Failed":
+        text = str(err)
+    else:
+        tests = [e for e in excinfo.traceback if Path(e.path).name.startswith("test_")]
+        where = tests[-1] if tests else excinfo.traceback[-1]
+        text = (
+            f"{excinfo.typename}: {err}\n(raised in the call at "
+            f"{Path(where.path).name}:{where.lineno + 1}: read that check's line)"
+        )
+    lines = text.splitlines() or [excinfo.typename]
+    if len(lines) > MAX_LINES:
+        lines = [*lines[: MAX_LINES - 1], f"... and {len(lines) - MAX_LINES + 1} lines more"]
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator:
+    """The failure of a check is its message: no traceback through the test's code."""
+    report = yield
+    if report.failed and call.excinfo is not None:
+        report.longrepr = short_failure(call.excinfo)
+        if str(call.excinfo.value).startswith(PANICKED):
+            # The panic hook's lines on stderr: the message above holds the panic.
+            report.sections = [s for s in report.sections if "stderr" not in s[0]]
+    return report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Generator:
+    """After the failures and their one-line summary: where to start."""
+    result = yield
+    if len(terminalreporter.stats.get("failed", [])) > 1:
+        terminalreporter.write_line(
+            "Fix the first failure above first: the ones after it often follow from it."
+        )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run exercise N's checks against the module built in .venv (or on PYTHONPATH)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m workshop.exercises N", file=sys.stderr)
+        return 2
+    tests = REPO / "stages" / f"exercise{args[0]}" / "tests" / "test_exercise.py"
+    if not tests.exists():
+        print(f"no exercise {args[0]}: {tests} does not exist", file=sys.stderr)
+        return 2
+    # A panic's message without a backtrace: the check says what to fix.
+    os.environ["RUST_BACKTRACE"] = "0"
+    os.chdir(REPO)  # paths in the report relative to the repository
+    return int(pytest.main([*PYTEST_ARGS, str(tests.relative_to(REPO))]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Profile the stages, or your own script, with py-spy or samply, and draw the flamegraphs.
+"""Profile the stages with py-spy or samply, and draw the flamegraphs.
 
     python -m workshop.profile stage1                  # profiles/runs/stage1.{folded,svg,...}
     python -m workshop.profile --all                   # every built stage, same rate and time
@@ -6,10 +6,9 @@
     python -m workshop.profile --render stage1         # redraw stage1.svg from stage1.folded
     python -m workshop.profile --all --skip-if-refused # `make profiles`: one line, exit 0,
                                                        # where the recorder may not read the process
-    python -m workshop.profile --script "my_script.py --size 10"   # your own code: each run is
-                                                       # kept, drawn beside the previous one
 
-``make profile-STAGE``, ``make profiles``, ``make profile-script`` and ``make compare`` call it.
+``make profile-STAGE``, ``make profiles`` and ``make compare`` call it. Your own script is
+``workshop profile`` (``workshop.script``): the same steps, from the folder you are in.
 
 A stage's recording is the recorder around ``python -m workshop.run STAGE --seconds SECONDS``:
 every stage runs the canonical workload for the same wall time at the same rate, so sample
@@ -22,10 +21,7 @@ trim, merge) -> ``workshop.analyse`` (where the time goes, the claims) -> ``work
 from __future__ import annotations
 
 import argparse
-import re
-import shlex
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,18 +65,14 @@ def entry_frame() -> str:
 
 @dataclass(frozen=True)
 class Subject:
-    """What is recorded: a stage on a workload, or a reader's command."""
+    """What is recorded: a stage on a workload."""
 
-    name: str  # the files' stem: stage1, stage4_large, run3
+    name: str  # the files' stem: stage1, stage4_large
     title: str
-    stage: stages.Stage | None = None
+    stage: stages.Stage
     workload: dict[str, int] = field(default_factory=dict)
-    command: tuple[str, ...] = ()  # a reader's command; empty for a stage
 
     def argv(self, seconds: float) -> list[str]:
-        if self.command:
-            return list(self.command)
-        assert self.stage is not None
         sizes = [f"--{k.removeprefix('n_')}={v}" for k, v in self.workload.items()]
         run = ["-m", "workshop.run", self.stage.name, "--seconds", f"{seconds:g}", *sizes]
         return [sys.executable, *run]
@@ -111,7 +103,7 @@ def folder(out: Path, recorder: str) -> Path:
 
 def runnable(subj: Subject) -> str | None:
     """Why ``subj`` cannot be profiled yet, or None."""
-    return None if subj.stage is None else runner.not_built(subj.stage)
+    return runner.not_built(subj.stage)
 
 
 # --- record -------------------------------------------------------------------------
@@ -128,10 +120,7 @@ def record(
     why = runnable(subj)
     if why:
         raise recorders.RecordError(f"{subj.name}: {why}")
-    argv = subj.argv(seconds)
-    started = time.perf_counter()
-    rec = RECORDERS[recorder](argv, rate, child_env())
-    wall = time.perf_counter() - started
+    rec = RECORDERS[recorder](subj.argv(seconds), rate, child_env())
     meta: dict = {
         "subject": subj.name,
         "title": subj.title,
@@ -141,39 +130,26 @@ def record(
         "rate": rate,
         "samples": sum(rec.stacks.values()),
     }
-    if subj.stage is not None:
-        timing = runner.parse_result(rec.output)
-        if timing is None:
-            raise recorders.RecordError(f"{subj.name}: the runner printed no result line")
-        meta |= {
-            "stage": subj.stage.name,
-            "workload": subj.workload or "canonical",
-            "seconds": seconds,
-            "calls": timing[0],
-            "seconds_per_call": timing[1] * 1e-3,
-            "shown": "the timed calls",
-        }
-        if recorder == "py-spy":
-            meta["entry_frame"] = entry_frame()
-        elif not rec.extra.get("window"):
-            meta["shown"] = "the whole run (no timed-calls marker in the profile)"
-    else:
-        meta |= {"seconds_per_call": wall, "unit": "run", "shown": "the whole run"}
-        meta["ours"] = own_code_pattern(subj.command)
+    timing = runner.parse_result(rec.output)
+    if timing is None:
+        raise recorders.RecordError(f"{subj.name}: the runner printed no result line")
+    meta |= {
+        "stage": subj.stage.name,
+        "workload": subj.workload or "canonical",
+        "seconds": seconds,
+        "calls": timing[0],
+        "seconds_per_call": timing[1] * 1e-3,
+        "shown": "the timed calls",
+    }
+    if recorder == "py-spy":
+        meta["entry_frame"] = entry_frame()
+    elif not rec.extra.get("window"):
+        meta["shown"] = "the whole run (no timed-calls marker in the profile)"
     if rec.extra.get("threads"):
         meta["threads"] = rec.extra["threads"]
     prof = Profile(subj.name, dict(rec.stacks), meta)
     prof.write(dest)
     return prof
-
-
-def own_code_pattern(command: tuple[str, ...]) -> str:
-    """The frames that are the reader's own Python code: the script's file."""
-    scripts = [Path(w).name for w in command if w.endswith(".py")]
-    if not scripts:
-        return analyse.OUR_PYTHON
-    names = "|".join(re.escape(s) for s in scripts)
-    return rf"\((?:[^()]*/)?(?:{names})(?::\d+)?\)$"
 
 
 # --- draw ---------------------------------------------------------------------------
@@ -182,8 +158,11 @@ def own_code_pattern(command: tuple[str, ...]) -> str:
 def default_bench(out: Path) -> Path:
     """The bench.json whose medians title ``out``'s graphs: the reference set's for the
     reference profiles, your run's otherwise."""
-    inside = out.resolve().is_relative_to(PROFILES_REFERENCE.resolve())
-    return (REFERENCE if inside else RESULTS) / "bench.json"
+    where = out.resolve()
+    if where.is_relative_to(PROFILES_REFERENCE.resolve()) and where != PROFILES_REFERENCE.resolve():
+        machine = where.relative_to(PROFILES_REFERENCE.resolve()).parts[0]
+        return REFERENCE / machine / "bench.json"
+    return RESULTS / "bench.json"
 
 
 def bench_seconds(bench: Path) -> dict[str, float]:
@@ -214,9 +193,12 @@ def render(prof: Profile, where: Path, bench: dict[str, float]) -> Path:
 def report(prof: Profile, svg: Path) -> str:
     """What ``make profile-STAGE`` prints: samples, the graph, the claim checked."""
     line = f"{prof.name} ({prof.recorder}): {prof.total} samples -> {shown(svg)}"
-    for check in analyse.claims_for(prof):
+    for key, check in analyse.keyed_claims_for(prof):
         result = check(prof)
-        line += f"\n  {'holds' if result.holds else 'DOES NOT HOLD'}: {result.statement}"
+        verdict = "holds" if result.holds else "DOES NOT HOLD"
+        if key in analyse.VARIES and not result.holds:
+            verdict = "not on this CPU (the walkthrough says where it holds)"
+        line += f"\n  {verdict}: {result.statement}"
         line += f"\n  ({result.evidence})"
     return line
 
@@ -233,41 +215,6 @@ def refused_line(recorded: list[str], why: str) -> str:
     return f"{what}: {why}; the benchmark is unaffected. {how[0].upper()}{how[1:]}."
 
 
-def script_subject(script: str, name: str | None, where: Path) -> Subject:
-    """A reader's command as a subject: ``run1``, ``run2``, ... in ``where``/NAME/."""
-    words = shlex.split(script)
-    if not words:
-        raise SystemExit("--script needs a command, e.g. --script 'my_script.py --size 10'")
-    if words[0].endswith(".py"):
-        words = [sys.executable, *words]
-    elif words[0] in ("python", "python3"):
-        words[0] = sys.executable
-    first = next((w for w in words[1:] if w.endswith(".py")), Path(words[0]).name)
-    stem = re.sub(r"[^\w.-]", "_", name or Path(first).stem)
-    runs = sorted(int(m.group(1)) for p in (where / stem).glob("run*.folded")
-                  if (m := re.fullmatch(r"run(\d+)", p.stem)))  # fmt: skip
-    number = (runs[-1] if runs else 0) + 1
-    title = f"{stem}, run {number}: {' '.join(words[1:] if words[0] == sys.executable else words)}"
-    return Subject(f"{stem}/run{number}", title, command=tuple(words))
-
-
-def profile_script(args: argparse.Namespace) -> int:
-    from workshop import compare
-
-    where = folder(args.out, args.profiler) / "scripts"
-    subj = script_subject(args.script, args.name, where)
-    stem, _, run = subj.name.partition("/")
-    print(f"recording {subj.title} with {args.profiler} ...", flush=True)
-    prof = record(
-        Subject(run, subj.title, command=subj.command), where / stem, 0, args.rate, args.profiler
-    )
-    render(prof, where / stem, {})
-    index = compare.build_runs(where / stem)
-    print(f"{stem} {run}: {prof.total} samples in {prof.meta['seconds_per_call']:.1f} s")
-    print(f"wrote {shown(index)} (open it in a browser: file://{index.resolve()})")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m workshop.profile",
@@ -278,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="every stage that is built")
     parser.add_argument("--render", action="store_true", help="only redraw the SVGs")
     parser.add_argument("--profiler", choices=list(RECORDERS), default="py-spy")
-    parser.add_argument("--script", help="profile your own command (a .py file runs with python)")
-    parser.add_argument("--name", help="with --script: the folder name (default: the script's)")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="wall time per stage")
     parser.add_argument("--rate", type=int, default=RATE, help="samples per second")
     parser.add_argument("--out", type=Path, default=PROFILES, help="output folder")
@@ -292,8 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     done: list[str] = []
     try:
-        if args.script:
-            return profile_script(args)
         if args.all:
             chosen = [s for s in stage_subjects() if runnable(s) is None]
             for subj in stage_subjects():
@@ -302,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage:
             chosen = [subject(name) for name in args.stage]
         else:
-            parser.error("name a stage, pass --all or --script")
+            parser.error("name a stage or pass --all (your own script: `workshop profile`)")
         where = folder(args.out, args.profiler)
         bench = bench_seconds(args.bench or default_bench(args.out))
         if args.profiler == "samply" and not args.render:

@@ -10,6 +10,13 @@
 
 Both return a ``Recording``: stacks (frames root first, cleaned by ``workshop.stacks``), what
 the command printed, and a line saying how it was recorded.
+
+A reader's own script (``workshop.script``) is recorded with three more things: ``pass_fds``,
+the terminal's stdout and stderr handed through the recorder to the script (the recorder's
+own messages stay captured); ``frames``, a ``FrameNamer`` that names each frame from its
+parts (function, file, line, library), so that no file name is ever parsed back out of a
+text (py-spy then writes speedscope's JSON with full file names instead of folded text);
+and ``shown``, the command as messages name it (the script, not its launcher).
 """
 
 from __future__ import annotations
@@ -23,11 +30,12 @@ import sys
 import tempfile
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from workshop.stacks import clean_stacks, parse_folded, tool
+from workshop.stacks import clean_frames, clean_stacks, parse_folded, tool
 
 # Installed into .venv/bin on first use (see the Makefile): name -> how.
 SAMPLY_INSTALL = "make samply"
@@ -70,8 +78,28 @@ class Recording:
     extra: dict = field(default_factory=dict)
 
 
-def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, env=env)
+class FrameNamer(Protocol):
+    """Names a frame from its parts; ``renamed`` is told what cleaning made of each name."""
+
+    def __call__(self, function: str, file: str, line: int, library: str = "") -> str: ...
+
+    def renamed(self, clean: dict[str, str]) -> None: ...
+
+
+def _run(
+    command: list[str], env: dict[str, str], pass_fds: Collection[int] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run a recorder, its own output captured; ``pass_fds`` reach the command it runs."""
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, pass_fds=tuple(pass_fds)
+    )
+
+
+def _said(done: subprocess.CompletedProcess[str]) -> str:
+    """What a recorder printed, without the Rust backtrace of its error (``Stack backtrace:``
+    and below, which anyhow adds under RUST_BACKTRACE): the message is the first lines."""
+    said = (done.stdout + done.stderr).strip()
+    return re.split(r"\n\s*Stack backtrace:", said)[0].strip()
 
 
 def _shown(command: list[str]) -> str:
@@ -92,7 +120,14 @@ def pyspy_refused(platform: str = sys.platform) -> str:
     )
 
 
-def record_pyspy(command: list[str], rate: int, env: dict[str, str]) -> Recording:
+def record_pyspy(
+    command: list[str],
+    rate: int,
+    env: dict[str, str],
+    pass_fds: Collection[int] = (),
+    frames: FrameNamer | None = None,
+    shown: list[str] | None = None,
+) -> Recording:
     """``py-spy record --native`` around ``command`` (a Python program)."""
     if sys.platform == "darwin":
         raise Refused(PTRACE_HINT, pyspy_refused("darwin"))
@@ -101,19 +136,46 @@ def record_pyspy(command: list[str], rate: int, env: dict[str, str]) -> Recordin
         raise RecordError("py-spy not found; run `make setup`")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp, "stacks.raw")
-        spy = [pyspy, "record", "--native", "--rate", str(rate), "--format", "raw", "-o", str(raw)]
-        done = _run([*spy, "--", *command], env)
-        said = (done.stdout + done.stderr).strip()
+        form = ["--format", "raw"] if frames is None else ["--format", "speedscope"]
+        if frames is not None:
+            form.append("--full-filenames")
+        spy = [pyspy, "record", "--native", "--rate", str(rate), *form, "-o", str(raw)]
+        done = _run([*spy, "--", *command], env, pass_fds)
+        said = _said(done)
         if done.returncode != 0 or not raw.exists():
             refused = (
                 r"permission denied|operation not permitted|ptrace|not supported on your platform"
             )
             if re.search(refused, said, re.IGNORECASE):
                 raise Refused(f"{PTRACE_HINT}\n\npy-spy said:\n{said}", pyspy_refused())
-            raise RecordError(f"py-spy failed on {_shown(command)}:\n{said}")
-        stacks = clean_stacks(parse_folded(raw.read_text().splitlines()))
-    shown = ["py-spy", "record", "--native", "--rate", str(rate), "--", *command]
-    return Recording(stacks, done.stdout, f"py-spy --native, {rate} Hz", _shown(shown))
+            raise RecordError(f"py-spy failed on {_shown(shown or command)}:\n{said}")
+        if frames is None:
+            stacks = clean_stacks(parse_folded(raw.read_text().splitlines()))
+        else:
+            stacks = _named(speedscope_stacks(json.loads(raw.read_text()), frames), frames)
+    line = ["py-spy", "record", "--native", "--rate", str(rate), "--", *(shown or command)]
+    return Recording(stacks, done.stdout, f"py-spy --native, {rate} Hz", _shown(line))
+
+
+def speedscope_stacks(data: dict, frames: FrameNamer) -> Counter[tuple[str, ...]]:
+    """py-spy's speedscope file (a profile per thread, each sample a list of frame indexes,
+    root first) as stacks of every thread together, each frame named by ``frames``."""
+    names = [
+        frames(f.get("name") or "?", f.get("file") or "", f.get("line") or 0)
+        for f in data.get("shared", {}).get("frames", [])
+    ]
+    stacks: Counter[tuple[str, ...]] = Counter()
+    for thread in data.get("profiles", []):
+        for sample in thread.get("samples", []):
+            stacks[tuple(names[i] for i in sample)] += 1
+    return stacks
+
+
+def _named(stacks: Counter[tuple[str, ...]], frames: FrameNamer) -> Counter[tuple[str, ...]]:
+    """``clean_stacks`` for frames a ``FrameNamer`` named, which it tells the new names."""
+    clean = clean_frames(f for stack in stacks for f in stack)
+    frames.renamed(clean)
+    return clean_stacks(list(stacks.items()), clean)
 
 
 # --- samply --------------------------------------------------------------------------------
@@ -148,7 +210,14 @@ def check_samply() -> None:
         raise Refused(PERF_HINT.format(level=level), f"samply: {why}")
 
 
-def record_samply(command: list[str], rate: int, env: dict[str, str]) -> Recording:
+def record_samply(
+    command: list[str],
+    rate: int,
+    env: dict[str, str],
+    pass_fds: Collection[int] = (),
+    frames: FrameNamer | None = None,
+    shown: list[str] | None = None,
+) -> Recording:
     """``samply record --save-only --unstable-presymbolicate`` around ``command``."""
     check_samply()
     samply = tool("samply")
@@ -157,21 +226,21 @@ def record_samply(command: list[str], rate: int, env: dict[str, str]) -> Recordi
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp, "profile.json")
         rec = [samply, "record", "--save-only", "--unstable-presymbolicate", "--rate", str(rate)]
-        done = _run([*rec, "-o", str(out), "--", *command], {**env, MARKER_DIR: tmp})
-        said = (done.stdout + done.stderr).strip()
+        done = _run([*rec, "-o", str(out), "--", *command], {**env, MARKER_DIR: tmp}, pass_fds)
+        said = _said(done)
         if done.returncode != 0 or not out.exists():
             if re.search(r"perf_event_paranoid|permission denied|EACCES", said, re.IGNORECASE):
                 raise Refused(f"samply could not record:\n{said}", "samply: perf events refused")
-            raise RecordError(f"samply failed on {_shown(command)}:\n{said}")
+            raise RecordError(f"samply failed on {_shown(shown or command)}:\n{said}")
         gecko = read_gecko(out)
         symbols = Symbols.read(out.with_suffix(".syms.json"))
-        stacks, extra = gecko_stacks(gecko, symbols)
-    shown = ["samply", "record", "--rate", str(rate), "--", *command]
+        stacks, extra = gecko_stacks(gecko, symbols, frames)
+    line = ["samply", "record", "--rate", str(rate), "--", *(shown or command)]
     return Recording(
-        clean_stacks((list(s), n) for s, n in stacks.items()),
+        _named(stacks, frames) if frames else clean_stacks(list(stacks.items())),
         done.stdout,
         f"samply, {rate} Hz, every thread",
-        _shown(shown),
+        _shown(line),
         extra,
     )
 
@@ -215,8 +284,9 @@ class Symbols:
         except (OSError, ValueError):
             return cls({})
 
-    def frames(self, debug_id: str, rva: int) -> list[str] | None:
-        """The frames at ``rva`` in the library, outermost first, or None."""
+    def frames(self, debug_id: str, rva: int) -> list[tuple[str, str, int]] | None:
+        """The frames at ``rva`` in the library, outermost first, as (function, source file,
+        line), or None."""
         lib = self.libs.get(_debug_key(debug_id))
         if lib is None:
             return None
@@ -226,22 +296,22 @@ class Symbols:
             return None
         entry = table[indexes[at]]
         name = self.strings[entry["symbol"]]
-        inlined = entry.get("frames") or []
-        if not inlined:
-            return [name]
         out = []
-        for frame in reversed(inlined):
+        for frame in reversed(entry.get("frames") or []):
             function = (
                 self.strings[frame["function"]] if frame.get("function") is not None else name
             )
-            where = ""
-            if frame.get("file") is not None:
-                where = Path(self.strings[frame["file"]]).name
-                if frame.get("line") is not None:
-                    where += f":{frame['line']}"
-                where = f" ({where})"
-            out.append(function + where)
-        return out
+            file = self.strings[frame["file"]] if frame.get("file") is not None else ""
+            out.append((function, file, frame.get("line") or 0))
+        return out or [(name, "", 0)]
+
+
+def frame_text(function: str, file: str, line: int, library: str = "") -> str:
+    """A native frame as the stage profiles name it: ``function (lib.rs:12)``."""
+    if not file:
+        return function
+    where = Path(file).name + (f":{line}" if line else "")
+    return f"{function} ({where})"
 
 
 def _column(table: dict, key: str) -> list:
@@ -251,7 +321,9 @@ def _column(table: dict, key: str) -> list:
     return value if value is not None else []
 
 
-def gecko_stacks(profile: dict, symbols: Symbols) -> tuple[Counter[tuple[str, ...]], dict]:
+def gecko_stacks(
+    profile: dict, symbols: Symbols, frames: FrameNamer | None = None
+) -> tuple[Counter[tuple[str, ...]], dict]:
     """Every thread's samples as stacks (root first) under a root box per thread.
 
     Only samples inside the runner's "timed calls" marker are kept when the profile
@@ -267,7 +339,7 @@ def gecko_stacks(profile: dict, symbols: Symbols) -> tuple[Counter[tuple[str, ..
     workers = 0
     for thread in threads:
         strings = thread.get("stringArray") or _column(shared, "stringArray")
-        unwind = _unwinder(thread, _frame_names(thread, strings, libs, symbols))
+        unwind = _unwinder(thread, _frame_names(thread, strings, libs, symbols, frames))
         samples = thread["samples"]
         stack_col = _column(samples, "stack")
         times = _sample_times(samples)
@@ -350,8 +422,16 @@ def _marker_window(threads: list[dict], shared: dict) -> tuple[float, float] | N
     return None
 
 
-def _frame_names(thread: dict, strings: list[str], libs: list[dict], symbols: Symbols):
-    """Each frame of the thread's frame table as a list of frames (inlined ones apart)."""
+def _frame_names(
+    thread: dict,
+    strings: list[str],
+    libs: list[dict],
+    symbols: Symbols,
+    frames: FrameNamer | None = None,
+) -> list[list[str]]:
+    """Each frame of the thread's frame table as a list of frames (inlined ones apart),
+    named by ``frames`` (or as the stage profiles name them)."""
+    name_of = frames or frame_text
     frame_table, func_table = thread["frameTable"], thread["funcTable"]
     resources = thread.get("resourceTable", {})
     addresses = _column(frame_table, "address")
@@ -365,18 +445,22 @@ def _frame_names(thread: dict, strings: list[str], libs: list[dict], symbols: Sy
         res = func_res[func] if func < len(func_res) else None
         known = res is not None and res >= 0 and res_lib[res] is not None
         lib = libs[res_lib[res]] if known else None
+        path = (lib.get("path") or lib.get("name") or "") if lib else ""
         resolved = None
         if lib is not None and addresses[i] is not None and addresses[i] >= 0:
             debug_id = lib.get("breakpadId") or lib.get("debugId") or ""
             resolved = symbols.frames(debug_id, addresses[i])
         if resolved:
-            out.append(resolved)
+            out.append([name_of(f, file, line, path) for f, file, line in resolved])
         elif lib is not None and re.fullmatch(r"0x[0-9a-f]+", name):
-            out.append([f"[{lib.get('debugName') or lib.get('name')}]"])
+            if frames is None:
+                out.append([f"[{lib.get('debugName') or lib.get('name')}]"])
+            else:
+                out.append([frames(name, "", 0, path)])
         elif re.fullmatch(r"0x[0-9a-f]+", name):
             out.append(["[?]"])  # no library: JIT-compiled code (numba), as py-spy names it
         else:
-            out.append([name])
+            out.append([name_of(name, "", 0, path)])
     return out
 
 

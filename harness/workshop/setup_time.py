@@ -10,7 +10,9 @@
 3. Count cargo's "Compiling CRATE" lines in both logs for the crates every stage
    shares: each should compile once (one Cargo profile, one environment, one feature
    set for maturin, ``cargo bench`` and ``cargo test``). The abi3 wheel's build is
-   counted apart: the stable ABI is another build of PyO3 and numpy, on purpose.
+   counted apart: the stable ABI is another build of PyO3 and numpy, on purpose. So are
+   stage 1's debug and release builds (``make bench-debug``'s, which ``make`` compiles):
+   other Cargo profiles, on purpose.
 
 What it mostly does not measure: downloads. The crates (cargo's registry) and the Python
 wheels (pip's cache or find-links) this machine already has are used as they are; on a
@@ -42,6 +44,11 @@ SHARED = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-macros-backend", "numpy", "nd
 COMPILING = re.compile(r"^\s*Compiling (\S+) v\d", re.M)
 # The wheel's build in the log, from the line workshop.wheel prints before it to its time.
 WHEEL_BUILD = re.compile(r"^== maturin build .*?^   \(\d+ s\)$", re.M | re.S)
+# Stage 1 built with the dev or release profile, from the line workshop.bench_debug prints
+# before it to maturin's line about the wheel.
+DEBUG_BUILDS = re.compile(
+    r"^building \S+ \((?:dev|release)\) -> .*?^\S* ?Built wheel[^\n]*$", re.M | re.S
+)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours, if CARGO_TERM_COLOR=always is set
 # What the clone must not inherit from a `make` run here.
 DROP = ("VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "PYTHONPATH",
@@ -99,13 +106,15 @@ def measure(out: Path, keep: bool) -> dict[str, Any]:
             shutil.rmtree(folder, ignore_errors=True)
     logs = "".join((LOGS / f"setup-{name}.log").read_text(errors="replace") for name in steps)
     logs = ANSI.sub("", logs)
-    compiled = Counter(COMPILING.findall(WHEEL_BUILD.sub("", logs)))
+    compiled = Counter(COMPILING.findall(DEBUG_BUILDS.sub("", WHEEL_BUILD.sub("", logs))))
     for_wheel = Counter(COMPILING.findall("".join(WHEEL_BUILD.findall(logs))))
+    for_debug = Counter(COMPILING.findall("".join(DEBUG_BUILDS.findall(logs))))
     return {
         "commit": head,
         "steps": steps,
         "compiled": {crate: compiled.get(crate, 0) for crate in SHARED},
         "compiled_abi3_wheel": {crate: for_wheel.get(crate, 0) for crate in SHARED},
+        "compiled_debug_builds": {crate: for_debug.get(crate, 0) for crate in SHARED},
         "load_before": list(load_before),
         "load_after": list(os.getloadavg()),
         "env": env,

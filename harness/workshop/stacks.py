@@ -99,14 +99,18 @@ def clean_frame(frame: str) -> str:
     return clean_frames([frame])[frame]
 
 
-def clean_stacks(raw: Iterable[tuple[list[str], int]]) -> Counter[tuple[str, ...]]:
+def clean_stacks(
+    raw: Iterable[tuple[Iterable[str], int]], clean: dict[str, str] | None = None
+) -> Counter[tuple[str, ...]]:
     """Raw stacks (frames root first, samples) -> cleaned stack -> samples.
 
     Leading unresolved frames (the process entry in libc, below Python's main)
     are dropped: they are the same in every sample and only split the root.
+    ``clean``: what ``clean_frames`` made of each frame, if known already.
     """
-    parsed = list(raw)
-    clean = clean_frames(frame for frames, _ in parsed for frame in frames)
+    parsed = [(list(frames), n) for frames, n in raw]
+    if clean is None:
+        clean = clean_frames(frame for frames, _ in parsed for frame in frames)
     stacks: Counter[tuple[str, ...]] = Counter()
     for frames, count in parsed:
         cleaned = [clean[frame] for frame in frames]

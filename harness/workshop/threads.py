@@ -23,6 +23,11 @@ the same number of calls on one shared workload, and reports the total calls per
    sampled as ``workshop.bench`` does (the target: <= 10 ms, see ``TARGET_S``).
 4. For information, the same time per call in a subprocess with ``RAYON_NUM_THREADS=1``
    (not interleaved with the rest): what the second core buys one call.
+5. A short call beside a long one: the large workload's call, timed alone, then again and
+   again from one thread while another thread's call lasts ``--long-seconds`` (one polygon
+   repeated, every point at its center: every point tests every polygon). A call that
+   shares its worker threads with another waits for the other's work; one that has its
+   own shares the cores with it and takes about twice as long.
 
 Writes ``threads.json`` and ``threads.md`` into ``--out``.
 """
@@ -43,6 +48,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from workshop import REPO, RESULTS, bench, child_env, report, run, stages
 from workshop.workloads import CANONICAL
 
@@ -52,6 +59,10 @@ THREADS = (1, 2, 4)
 # 2 cores: the bar for "the grid scales and uses both cores".
 TARGET_S = 0.010
 GRID_RS = REPO / "stages" / "stage4_grid" / "src" / "grid.rs"
+# The long call beside the short ones: this many copies of one polygon, and as many points
+# at its center as make the call last about LONG_SECONDS.
+LONG_POLYGONS = 20_000
+LONG_SECONDS = 2.0
 
 
 def gil_threshold(path: Path = GRID_RS) -> int | None:
@@ -165,6 +176,71 @@ def single_call_samples(
     return {**subject.summary(), "minor_faults_per_call": faults_per_call(subject)}
 
 
+def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def beside_long_call(
+    stage: stages.Stage,
+    workload: tuple[list, list],
+    reference: list[tuple[int, int]],
+    long_seconds: float = LONG_SECONDS,
+    alone_calls: int = 7,
+) -> dict[str, Any]:
+    """The time of ``workload``'s call alone, then from this thread while another thread's
+    call lasts about ``long_seconds``: each short call that starts while the long one runs
+    is timed. Every short call's answer is checked against ``reference``."""
+    entry, module = stage.entry_point(), stage.load()
+    polygon = module.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+    polygons = [polygon] * LONG_POLYGONS
+    n_points, spent = 16, 0.0
+    while spent < long_seconds / 20:  # the long call's length grows with its points
+        n_points *= 2
+        start = time.perf_counter()
+        entry(polygons, np.full((n_points, 2), 0.5), bench.MAX_DIST)
+        spent = time.perf_counter() - start
+    n_points = max(n_points, round(n_points * long_seconds / spent))
+    long_points = np.full((n_points, 2), 0.5)
+    wrong: list[str] = []
+
+    def short() -> float:
+        spent, result = _timed(lambda: entry(*workload, bench.MAX_DIST))
+        if identities(result) != reference:
+            wrong.append(f"{len(result)} pairs beside the long call, {len(reference)} alone")
+        return spent
+
+    with bench.gc_paused():
+        alone = [short() for _ in range(alone_calls)]
+        running, long_time = threading.Event(), []
+
+        def long_call() -> None:
+            running.set()
+            long_time.append(_timed(lambda: entry(polygons, long_points, bench.MAX_DIST))[0])
+
+        thread = threading.Thread(target=long_call)
+        thread.start()
+        running.wait()
+        beside = []
+        while thread.is_alive():
+            beside.append(short())
+        thread.join()
+    result: dict[str, Any] = {
+        "long_call": {"n_polygons": LONG_POLYGONS, "n_points": n_points, "s": long_time[0]},
+        "alone_s": alone,
+        "beside_s": beside,
+        "alone_median_s": statistics.median(alone),
+        "beside_median_s": statistics.median(beside),
+        "beside_max_s": max(beside),
+    }
+    result["beside_vs_alone"] = result["beside_median_s"] / result["alone_median_s"]
+    result["slowest_vs_alone"] = result["beside_max_s"] / result["alone_median_s"]
+    if wrong:
+        result["wrong"] = wrong[0]
+    return result
+
+
 def rayon_one(
     stage: stages.Stage, workload: dict[str, int], rounds: int, sample_seconds: float
 ) -> dict[str, Any]:
@@ -218,6 +294,7 @@ def threads_bench(
     rounds: int = 7,
     sample_seconds: float = 0.1,
     single_rayon_one: bool = True,
+    long_seconds: float | None = LONG_SECONDS,
     quiet: bool = False,
     command: str = "python -m workshop.threads",
 ) -> dict[str, Any]:
@@ -271,7 +348,15 @@ def threads_bench(
             one = rayon_one(main_stage, large, rounds, sample_seconds)
         else:
             one = {"rayon_threads": 1, "error": "not measured"}
+        beside: dict[str, Any] = {"error": "not measured"}
+        if rows[0]["status"] == bench.OK and long_seconds:
+            progress.update(task, description="a short call beside a long one")
+            workload = main_stage.workload(**large, seed=CANONICAL["seed"])
+            reference = identities(main_stage.entry_point()(*workload, bench.MAX_DIST))
+            beside = beside_long_call(main_stage, workload, reference, long_seconds)
 
+    if beside.get("wrong"):
+        rows[0]["status"], rows[0]["detail"] = bench.WRONG, f"wrong answer: {beside['wrong']}"
     for row, row_subjects in zip(rows, by_row, strict=True):
         wrong = next((s.wrong for s in row_subjects if s.wrong), None)
         if wrong:
@@ -327,11 +412,15 @@ def threads_bench(
             "against a single call's (the same point and polygon objects)",
             "rayon_one": "the single call in a subprocess with RAYON_NUM_THREADS=1, "
             "after the rounds (not interleaved)",
+            "beside": "the large workload's call timed alone, then each call one thread "
+            "starts while another thread's long call (one polygon repeated, every point at "
+            "its center) runs; after the rounds",
         },
         "env": env,
         "stages": [checked[s.name].check_json() for s in chosen],
         "rows": rows,
         "single_call": single_call,
+        "beside": beside,
     }
     if out is not None:
         report.write_report(result, Path(out), "threads", report.threads_markdown)
@@ -370,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-rayon-one", action="store_true", help="skip the RAYON_NUM_THREADS=1 subprocess"
     )
     parser.add_argument(
+        "--long-seconds",
+        type=float,
+        default=LONG_SECONDS,
+        help=f"the long call beside the short ones (default {LONG_SECONDS}; 0: skip it)",
+    )
+    parser.add_argument(
         "--single-call", action="store_true", help=argparse.SUPPRESS
     )  # the subprocess: print the single-call samples as JSON
     args = parser.parse_args(argv)
@@ -392,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds=args.rounds,
         sample_seconds=args.sample_seconds,
         single_rayon_one=not args.no_rayon_one,
+        long_seconds=args.long_seconds,
         quiet=args.quiet,
         command=bench.command_line("workshop.threads", argv),
     )

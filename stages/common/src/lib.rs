@@ -6,16 +6,73 @@
 //! Stages 1-4 call these, so a stage's own file holds only its lesson. Nothing
 //! here trusts the caller: lengths come from iterating, never from `__len__`;
 //! arrays numpy cannot hand over as plain aligned f64 are copied by numpy first
-//! (or, for stage 1's borrowed views, refused with a ValueError).
+//! (or, for stage 1's borrowed views, refused with a ValueError). Memory whose
+//! size the caller decides is asked for fallibly (MemoryError, not an abort,
+//! under a memory limit), and the loops over the caller's objects let Python
+//! handle Ctrl-C every few thousand items.
+use std::collections::TryReserveError;
+
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyUntypedArray, get_array_module};
 use pyo3::PyClass;
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
-use pyo3::intern;
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyTuple, PyType};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyString, PyType};
+use pyo3::{ffi, intern};
 
 pub mod parallel;
+
+// --- Memory and Ctrl-C in long loops ---------------------------------------------
+
+/// An empty Vec with room for `n` items, or MemoryError.
+///
+/// `Vec::with_capacity` and a growing `push` abort the process when the memory
+/// is not there (under `ulimit -v`, in a container): numpy raises MemoryError
+/// then, and so do the stages.
+pub fn vec_for<T>(n: usize) -> PyResult<Vec<T>> {
+    try_vec(n).map_err(no_memory)
+}
+
+/// [`vec_for`] for code with no Python in it (it maps the error with [`no_memory`]).
+pub fn try_vec<T>(n: usize) -> Result<Vec<T>, TryReserveError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)?;
+    Ok(v)
+}
+
+/// `vec![value; n]`, or the error where the memory is not there.
+pub fn try_filled<T: Clone>(value: T, n: usize) -> Result<Vec<T>, TryReserveError> {
+    let mut v = try_vec(n)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// `v.push(item)`, or MemoryError where the Vec cannot grow.
+pub fn push<T>(v: &mut Vec<T>, item: T) -> PyResult<()> {
+    v.try_reserve(1).map_err(no_memory)?;
+    v.push(item);
+    Ok(())
+}
+
+/// The MemoryError for a failed reservation.
+pub fn no_memory(err: TryReserveError) -> PyErr {
+    PyMemoryError::new_err(err.to_string())
+}
+
+/// Python's signal handlers (Ctrl-C's KeyboardInterrupt) run only when asked
+/// while Rust holds the GIL: the loops over the caller's objects ask every
+/// this many items, a few hundred microseconds apart.
+const SIGNAL_EVERY: usize = 4096;
+
+/// Before item `k` of a long loop: every [`SIGNAL_EVERY`] items, let Python
+/// handle signals (and raise what a handler raises).
+fn tick(py: Python<'_>, k: usize) -> PyResult<()> {
+    if k % SIGNAL_EVERY == SIGNAL_EVERY - 1 {
+        py.check_signals()?;
+    }
+    Ok(())
+}
 
 // --- Sequences -------------------------------------------------------------------
 
@@ -27,13 +84,71 @@ pub mod parallel;
 /// exact `list` is read from its storage: a subclass may override `__iter__`,
 /// and `for poly in polygons` in the baseline would see what it yields.
 pub fn items<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    read_each(name, obj, |_, item| Ok(item))
+}
+
+/// `each(k, item)` for the items of `obj` as [`items`] reads them, collected.
+fn read_each<'py, T>(
+    name: &str,
+    obj: &Bound<'py, PyAny>,
+    mut each: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    let py = obj.py();
     if let Ok(list) = obj.cast_exact::<PyList>() {
-        return Ok(list.iter().collect());
+        let mut out = vec_for(list.len())?;
+        for (k, item) in list.iter().enumerate() {
+            tick(py, k)?;
+            push(&mut out, each(k, item)?)?;
+        }
+        return Ok(out);
     }
     let iter = obj.try_iter().map_err(|_| {
         PyTypeError::new_err(format!("{name} must be a list, not {}", type_name(obj)))
     })?;
-    iter.collect()
+    let mut out = Vec::new();
+    for (k, item) in iter.enumerate() {
+        tick(py, k)?;
+        push(&mut out, each(k, item?)?)?;
+    }
+    Ok(out)
+}
+
+/// The polygons of one search, each a `T` (the stage's Polygon or a subclass),
+/// read as [`items`] reads them, or a TypeError naming the first that is not.
+///
+/// No class met may replace one of `fields` ([`refuse_overrides`], once per
+/// class per call).
+pub fn polygons<'py, T: PyClass>(
+    obj: &Bound<'py, PyAny>,
+    fields: &RustFields,
+) -> PyResult<Vec<Bound<'py, T>>> {
+    let mut checked = Vec::new();
+    read_each("polygons", obj, |i, item| {
+        let poly = item
+            .cast_into::<T>()
+            .map_err(|err| not_a::<T>(i, &err.into_inner()))?;
+        let class = poly.as_any().get_type();
+        if !checked.contains(&class.as_type_ptr()) {
+            refuse_overrides::<T>(&class, fields)?;
+            push(&mut checked, class.as_type_ptr())?;
+        }
+        Ok(poly)
+    })
+}
+
+/// A TypeError for a one-shot iterator (a generator, `iter(...)`, a file):
+/// for `main`, which reads `name` once for all the points. The baseline reads
+/// it once per point, so the first point uses it up and no other finds a
+/// polygon: an answer no caller wants, and not one a single reading can give.
+pub fn refuse_one_shot(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    match obj.try_iter() {
+        Ok(iter) if iter.is(obj) => Err(PyTypeError::new_err(format!(
+            "{name} is a one-shot iterator ({}): the baseline's loop would use it up on \
+             the first point; pass a list, e.g. list({name})",
+            type_name(obj)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `polygons[i]` as the stage's Polygon class `T`, or a TypeError naming both.
@@ -41,17 +156,19 @@ pub fn polygon<'a, 'py, T: PyClass>(
     i: usize,
     item: &'a Bound<'py, PyAny>,
 ) -> PyResult<&'a Bound<'py, T>> {
-    item.cast::<T>().map_err(|_| {
-        let expected = item.py().get_type::<T>();
-        let expected = expected
-            .fully_qualified_name()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        PyTypeError::new_err(format!(
-            "polygons[{i}] must be a {expected}, not {}",
-            type_name(item)
-        ))
-    })
+    item.cast::<T>().map_err(|_| not_a::<T>(i, item))
+}
+
+fn not_a<T: PyClass>(i: usize, item: &Bound<'_, PyAny>) -> PyErr {
+    let expected = item.py().get_type::<T>();
+    let expected = expected
+        .fully_qualified_name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    PyTypeError::new_err(format!(
+        "polygons[{i}] must be a {expected}, not {}",
+        type_name(item)
+    ))
 }
 
 /// `int`, `poly_match.Polygon`: with the module, as two classes may share a name.
@@ -87,23 +204,81 @@ pub fn coordinates(name: &str, values: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> 
 /// only called to build an error message, so the usual case allocates nothing.
 pub fn point(obj: &Bound<'_, PyAny>, name: impl Fn() -> String) -> PyResult<[f64; 2]> {
     // The baseline's points are float64 arrays: read them with no numpy call,
-    // but only where rust-numpy reads them right (aligned, whole-item strides).
+    // but only where rust-numpy reads them right (aligned, whole-item strides),
+    // and only a plain ndarray (a masked array's values may not count).
     if let Ok(array) = obj.cast::<PyArray1<f64>>() {
-        if array.len() == 2 && plain(array.as_untyped()) {
+        if array.len() == 2
+            && plain(array.as_untyped())
+            && array.is_exact_instance_of::<PyUntypedArray>()
+        {
             if let (Some(x), Some(y)) = (array.get_owned(0), array.get_owned(1)) {
                 return Ok([x, y]);
             }
         }
     }
-    let array = real_array(&name(), obj)?;
-    match to_f64_vec(&array)?[..] {
-        [x, y] if array.ndim() == 1 => Ok([x, y]),
-        _ => Err(PyValueError::new_err(format!(
+    let array = point_values(&name(), obj).map_err(|err| {
+        if !obj.is_instance_of::<PyString>() {
+            return err;
+        }
+        PyTypeError::new_err(format!(
+            "{}: iterating a pandas DataFrame gives its column names, not its rows; pass \
+             its values, e.g. df[[\"x\", \"y\"]].to_numpy()",
+            err.value(obj.py())
+        ))
+    })?;
+    if array.ndim() != 1 || array.len() != 2 {
+        return Err(PyValueError::new_err(format!(
             "{} must be a point [x, y], got shape {}",
             name(),
             shape(&array)?
-        ))),
+        )));
     }
+    let xy = to_f64_vec(&array)?;
+    Ok([xy[0], xy[1]])
+}
+
+/// `np.asarray(obj)` for points, whose distances the stages compute in float64:
+/// real numbers no wider than float64, nothing masked.
+fn point_values<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArray>> {
+    if let Ok(array) = obj.cast::<PyUntypedArray>() {
+        refuse_masked(name, array)?;
+    }
+    let array = real_array(name, obj)?;
+    let dtype = array.dtype();
+    if dtype.kind() == b'f' && dtype.itemsize() > 8 {
+        return Err(PyTypeError::new_err(format!(
+            "{name} is {dtype}, wider than float64: the baseline would compute its distances \
+             in that precision, the stages compute them in float64; to get that answer, \
+             pass .astype(np.float64)"
+        )));
+    }
+    Ok(array)
+}
+
+/// A ValueError when a numpy.ma masked array has masked values (a plain
+/// ndarray costs one type check). The baseline computes `center - point`, and
+/// numpy.ma keeps the center's coordinate where the point's is masked: a masked
+/// coordinate counts as no distance at all. No search here can give that
+/// answer, and no caller means it. Masked arrays with nothing masked are read
+/// as their values, as the baseline reads them.
+fn refuse_masked(name: &str, array: &Bound<'_, PyUntypedArray>) -> PyResult<()> {
+    if array.is_exact_instance_of::<PyUntypedArray>() {
+        return Ok(());
+    }
+    let py = array.py();
+    let masked = py
+        .import(intern!(py, "numpy.ma"))?
+        .call_method1(intern!(py, "is_masked"), (array,))?
+        .is_truthy()?;
+    if masked {
+        return Err(PyValueError::new_err(format!(
+            "{name} has masked values (numpy.ma): the baseline would count a masked \
+             coordinate as no distance at all (numpy.ma keeps the center's coordinate in \
+             center - point), an answer the stages do not give; fill them \
+             (.filled(np.nan) is close to nothing) or leave those points out"
+        )));
+    }
+    Ok(())
 }
 
 /// `max_dist`, as the float64 threshold `m` for which `distance < m` gives the
@@ -113,7 +288,9 @@ pub fn point(obj: &Bound<'_, PyAny>, name: impl Fn() -> String) -> PyResult<[f64
 /// Python compares a float with an int, `Decimal`, `Fraction` or `np.longdouble`
 /// exactly. When `max_dist` lies between two floats, `distance < max_dist` holds
 /// exactly when `distance < m` for `m` the next float above it, so that `m` is
-/// what the stages use: no silent rounding to the nearest float.
+/// what the stages use: no silent rounding to the nearest float. What the
+/// baseline's `<` refuses is refused with its error, named: a `Decimal` NaN
+/// (`decimal.InvalidOperation`), a complex, datetime or timedelta value (TypeError).
 pub struct MaxDist(pub f64);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
@@ -124,6 +301,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
             return Ok(MaxDist(value.value()));
         }
         let py = obj.py();
+        let not_real = || {
+            PyTypeError::new_err(format!(
+                "max_dist must be a real number, not {}",
+                type_name(&obj)
+            ))
+        };
+        // float() of a numpy complex, datetime or timedelta value drops what it holds.
+        if !obj.is_instance_of::<PyInt>() && numpy_kind(&obj).is_some_and(|k| b"cmM".contains(&k)) {
+            return Err(not_real());
+        }
         let m = match obj.extract::<f64>() {
             Ok(m) => m,
             // Beyond the float range. numpy turns an int into a float first, and
@@ -139,16 +326,25 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MaxDist {
                     f64::NEG_INFINITY
                 }
             }
-            Err(_) => {
-                return Err(PyTypeError::new_err(format!(
-                    "max_dist must be a real number, not {}",
-                    type_name(&obj)
-                )));
+            // float() refused the value, not its type (a Decimal sNaN): the
+            // baseline's comparison says why.
+            Err(err) if err.is_instance_of::<PyValueError>(py) => {
+                let err = PyFloat::new(py, 0.0).lt(&*obj).err().unwrap_or(err);
+                return Err(naming(py, "max_dist", err));
             }
+            Err(_) => return Err(not_real()),
         };
-        let below = PyFloat::new(py, m).lt(&*obj).unwrap_or(false);
+        let below = PyFloat::new(py, m)
+            .lt(&*obj)
+            .map_err(|err| naming(py, "max_dist", err))?;
         Ok(MaxDist(if below { m.next_up() } else { m }))
     }
+}
+
+/// The dtype kind (`b'f'`, `b'c'`, ...) of a numpy scalar or array, None for others.
+fn numpy_kind(obj: &Bound<'_, PyAny>) -> Option<u8> {
+    let dtype = obj.getattr(intern!(obj.py(), "dtype")).ok()?;
+    Some(dtype.cast_into::<numpy::PyArrayDescr>().ok()?.kind())
 }
 
 /// Stage 1's borrowed view of a center: a 1-D float64 numpy array of 2 numbers,
@@ -225,7 +421,11 @@ fn to_f64_vec(array: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<f64>> {
         .getattr(intern!(py, "array"))?
         .call((array, numpy::dtype::<f64>(py)), Some(&order))?
         .cast_into::<PyArrayDyn<f64>>()?;
-    Ok(floats.readonly().as_slice()?.to_vec())
+    let floats = floats.readonly();
+    let floats = floats.as_slice()?;
+    let mut values = vec_for(floats.len())?;
+    values.extend_from_slice(floats);
+    Ok(values)
 }
 
 fn shape(array: &Bound<'_, PyUntypedArray>) -> PyResult<String> {
@@ -275,11 +475,11 @@ impl<'py> Points<'py> {
         // A list, a 1-D array (empty, or of point objects) or any iterable:
         // point by point, as the baseline's `for point in points` reads it.
         let objects = items("points", obj)?;
-        let coords = objects
-            .iter()
-            .enumerate()
-            .map(|(k, p)| point(p, || format!("points[{k}]")))
-            .collect::<PyResult<_>>()?;
+        let mut coords = vec_for(objects.len())?;
+        for (k, p) in objects.iter().enumerate() {
+            tick(obj.py(), k)?;
+            coords.push(point(p, || format!("points[{k}]"))?);
+        }
         Ok((Points::Objects(objects), coords))
     }
 
@@ -291,14 +491,16 @@ impl<'py> Points<'py> {
         let view = array.call_method0(intern!(array.py(), "view"))?;
         // The common float64 array: read in place, through its strides, no numpy call.
         if let Ok(floats) = view.cast::<PyArray2<f64>>() {
-            if floats.shape()[1] == 2 && plain(floats.as_untyped()) {
+            let exact = floats.is_exact_instance_of::<PyUntypedArray>();
+            if floats.shape()[1] == 2 && plain(floats.as_untyped()) && exact {
                 let floats = floats.readonly();
                 let rows = floats.as_array();
-                let coords = rows.rows().into_iter().map(|r| [r[0], r[1]]).collect();
+                let mut coords = vec_for(rows.nrows())?;
+                coords.extend(rows.rows().into_iter().map(|r| [r[0], r[1]]));
                 return Ok((Points::Rows(view), coords));
             }
         }
-        let array = real_array("points", &view)?;
+        let array = point_values("points", &view)?;
         if array.ndim() != 2 || array.shape()[1] != 2 {
             return Err(PyValueError::new_err(format!(
                 "points must be a list of points [x, y] or an (N, 2) array, got shape {}",
@@ -306,7 +508,8 @@ impl<'py> Points<'py> {
             )));
         }
         let flat = to_f64_vec(&array)?;
-        let coords = flat.chunks_exact(2).map(|xy| [xy[0], xy[1]]).collect();
+        let mut coords = vec_for(flat.len() / 2)?;
+        coords.extend(flat.chunks_exact(2).map(|xy| [xy[0], xy[1]]));
         Ok((Points::Rows(view), coords))
     }
 
@@ -320,17 +523,42 @@ impl<'py> Points<'py> {
 
 /// `[(point, polygon), ...]` for `(point index, polygon index)` picks: the
 /// caller's own objects, not copies.
-pub fn pairs<'py>(
+pub fn pairs<'py, T>(
     py: Python<'py>,
     points: &Points<'py>,
-    polygons: &[Bound<'py, PyAny>],
-    picks: impl IntoIterator<Item = (usize, usize)>,
+    polygons: &[Bound<'py, T>],
+    picks: impl IntoIterator<IntoIter = impl ExactSizeIterator<Item = (usize, usize)>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let pairs = picks
-        .into_iter()
-        .map(|(p, i)| PyTuple::new(py, [points.get(p)?, polygons[i].clone()]))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, pairs)
+    let picks = picks.into_iter();
+    let list = new_list(py, picks.len())?;
+    for (k, (p, i)) in picks.enumerate() {
+        tick(py, k)?;
+        let (point, polygon) = (points.get(p)?, &polygons[i]);
+        // SAFETY: PyTuple_Pack takes borrowed references and returns a new
+        // one, or NULL with an exception set.
+        let pair = unsafe {
+            let pair = ffi::PyTuple_Pack(2, point.as_ptr(), polygon.as_ptr());
+            Bound::from_owned_ptr_or_err(py, pair)?
+        };
+        list.set_item(k, pair)?;
+    }
+    Ok(list)
+}
+
+/// A list of `n` Nones, or MemoryError. (PyO3's list and tuple constructors
+/// panic where Python cannot allocate one; the C API's raise MemoryError.)
+fn new_list(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyList>> {
+    let n = isize::try_from(n)?;
+    // SAFETY: PyList_New returns a new reference, or NULL with an exception
+    // set. Its n slots are empty (NULL) until set, and no Python code may see
+    // it so: each gets None, with no Python code running before they all have.
+    unsafe {
+        let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n))?;
+        for k in 0..n {
+            ffi::PyList_SetItem(list.as_ptr(), k, py.None().into_ptr());
+        }
+        Ok(list.cast_into_unchecked())
+    }
 }
 
 // --- The Polygon's plumbing (stages 2-4) --------------------------------------------
@@ -366,8 +594,8 @@ impl Vertices {
         Ok(format!(
             "{}(x={}, y={})",
             obj.get_type().qualname()?,
-            PyArray1::from_slice(py, &self.x).repr()?,
-            PyArray1::from_slice(py, &self.y).repr()?,
+            array(py, &self.x)?.repr()?,
+            array(py, &self.y)?.repr()?,
         ))
     }
 
@@ -387,23 +615,38 @@ impl Vertices {
         // Finite in numpy, too large for `exact_area` as it stands: the same
         // sum on the vertices scaled by a power of two (exact), scaled back.
         let shift = (largest_abs(&self.x, &self.y).log2().ceil() as i32 - 500).max(0);
-        let scale = |v: &Vec<f64>| v.iter().map(|c| c * 2f64.powi(-shift)).collect::<Vec<_>>();
-        Ok(match exact_area(&scale(&self.x), &scale(&self.y)) {
+        let scale = |v: &[f64]| -> PyResult<Vec<f64>> {
+            let mut scaled = vec_for(v.len())?;
+            scaled.extend(v.iter().map(|c| c * 2f64.powi(-shift)));
+            Ok(scaled)
+        };
+        Ok(match exact_area(&scale(&self.x)?, &scale(&self.y)?) {
             Some(area) => (area * 2f64.powi(shift) * 2f64.powi(shift)).min(f64::MAX),
             None => numpy,
         })
     }
 
     /// For `__getnewargs__`: `(x, y)`, what `Polygon(x, y)` needs to rebuild it.
-    pub fn newargs<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
-        (
-            PyArray1::from_slice(py, &self.x),
-            PyArray1::from_slice(py, &self.y),
-        )
+    pub fn newargs<'py>(&self, py: Python<'py>) -> PyResult<XY<'py>> {
+        Ok((array(py, &self.x)?, array(py, &self.y)?))
     }
+}
+
+/// A polygon's `(x, y)` as two numpy arrays.
+pub type XY<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+
+/// `values` as a new float64 numpy array, or MemoryError: what a Polygon's
+/// `x`, `y` and `center` return. (rust-numpy's constructors panic where numpy
+/// cannot allocate; `np.empty` raises MemoryError.)
+pub fn array<'py>(py: Python<'py>, values: &[f64]) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let array = get_array_module(py)?
+        .call_method1(intern!(py, "empty"), (values.len(),))?
+        .cast_into::<PyArray1<f64>>()?;
+    array
+        .try_readwrite()?
+        .as_slice_mut()?
+        .copy_from_slice(values);
+    Ok(array)
 }
 
 /// For `__reduce_ex__`: Python's own pickle protocol, `object.__reduce_ex__(obj,
@@ -417,19 +660,55 @@ pub fn reduce_ex<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         .call_method1(intern!(py, "__reduce_ex__"), (obj, 2))
 }
 
-/// For a Rust Polygon's `__init_subclass__`: a TypeError when the new subclass
-/// replaces one of `names`. The stage reads those from the Rust struct, filled
-/// when the polygon is built, so a replacement would be silently ignored.
-pub fn refuse_overrides<T: PyClass>(subclass: &Bound<'_, PyType>, names: &[&str]) -> PyResult<()> {
-    let base = subclass.py().get_type::<T>();
-    for &name in names {
-        if !subclass.getattr(name)?.is(&base.getattr(name)?) {
-            let (last, others) = names.split_last().unwrap_or((&name, &[]));
+/// What a Rust Polygon computes when it is built and the search reads from
+/// the struct, never through Python (`x`, `y`, `center`, ...): a subclass that
+/// replaced one would be silently ignored, so none may. A stage declares one
+/// `static`: the names are interned once, and the Rust class's own attributes
+/// kept as first seen, so a check is a pointer comparison per name (a fresh
+/// name string would miss CPython's attribute cache every time).
+pub struct RustFields {
+    names: &'static [&'static str],
+    originals: PyOnceLock<Vec<(Py<PyString>, Py<PyAny>)>>,
+}
+
+impl RustFields {
+    pub const fn new(names: &'static [&'static str]) -> Self {
+        RustFields {
+            names,
+            originals: PyOnceLock::new(),
+        }
+    }
+}
+
+/// A TypeError when `class` (a subclass of the Rust Polygon `T`, or `T`
+/// itself) replaces one of `fields`. For `__init_subclass__`, when the class
+/// statement runs, and for [`polygons`], once per class per call: `Sub.area =
+/// ...` can replace a method after the class statement.
+pub fn refuse_overrides<T: PyClass>(
+    class: &Bound<'_, PyType>,
+    fields: &RustFields,
+) -> PyResult<()> {
+    let py = class.py();
+    let base = py.get_type::<T>();
+    let originals = fields.originals.get_or_try_init(py, || {
+        let interned = |&name| -> PyResult<_> {
+            let name = PyString::intern(py, name);
+            Ok((name.clone().unbind(), base.getattr(name)?.unbind()))
+        };
+        fields
+            .names
+            .iter()
+            .map(interned)
+            .collect::<PyResult<Vec<_>>>()
+    })?;
+    for (name, original) in originals {
+        if !class.getattr(name)?.is(original) {
+            let (last, others) = fields.names.split_last().unwrap_or((&"", &[]));
             return Err(PyTypeError::new_err(format!(
                 "{} overrides {name}, but the search reads the {name} Rust computed when the \
                  polygon was built and would ignore the override: a subclass of {} may add \
                  methods and attributes, but not replace {} or {last}",
-                subclass.qualname()?,
+                class.qualname()?,
                 base.fully_qualified_name()?,
                 others.join(", "),
             )));
@@ -441,20 +720,17 @@ pub fn refuse_overrides<T: PyClass>(subclass: &Bound<'_, PyType>, names: &[&str]
 /// numpy's shoelace, as the baseline writes it:
 /// `0.5 * abs(dot(x, roll(y, 1)) - dot(y, roll(x, 1)))`.
 fn numpy_area(py: Python<'_>, x: &[f64], y: &[f64]) -> PyResult<f64> {
-    let roll = |v: &[f64]| -> Vec<f64> {
-        let mut rolled = v.to_vec();
-        rolled.rotate_right(1);
-        rolled
+    let rolled = |v: &[f64]| -> PyResult<_> {
+        let rolled = array(py, v)?;
+        rolled.try_readwrite()?.as_slice_mut()?.rotate_right(1);
+        Ok(rolled)
     };
-    let dot = |a: &[f64], b: Vec<f64>| -> PyResult<f64> {
+    let dot = |a: &[f64], b| -> PyResult<f64> {
         get_array_module(py)?
-            .call_method1(
-                intern!(py, "dot"),
-                (PyArray1::from_slice(py, a), PyArray1::from_vec(py, b)),
-            )?
+            .call_method1(intern!(py, "dot"), (array(py, a)?, b))?
             .extract()
     };
-    Ok(0.5 * (dot(x, roll(y))? - dot(y, roll(x))?).abs())
+    Ok(0.5 * (dot(x, rolled(y)?)? - dot(y, rolled(x)?)?).abs())
 }
 
 // --- The exact area --------------------------------------------------------------

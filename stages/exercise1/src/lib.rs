@@ -15,9 +15,9 @@
 //! with errors that name the argument, is the shared crate's job
 //! (`stages/common/src/lib.rs`: `common::items`, `common::borrowed_pair`).
 //! Write the search between the markers, then `make check-exercise STAGE=1`.
-//! Stuck: `make hint STAGE=1` (one hint more each time). The answer is folded in
-//! docs/workshop.md, section "Exercise 1".
-// Stage 1 (the walkthrough's section 4) uses these two; the starter does not yet.
+//! Stuck: `make hint STAGE=1` (one hint more each time). Once it passes, compare
+//! with the answer, `stages/exercise1/solution.rs`.
+// The search needs these two; the untouched starter does not use them yet.
 #[allow(unused_imports)]
 use numpy::PyReadonlyArray1;
 #[allow(unused_imports)]
@@ -43,9 +43,9 @@ fn find_close_polygons<'py>(
     let point = common::point(point, || "point".to_owned())?;
     // A read-only ndarray view of the two numbers: no copy.
     let point = ndarray::aview1(&point);
-    // ---- exercise: start. Your code replaces every line between the two markers:
-    // these TODOs and the two statements under them, which only let the untouched
-    // starter compile and say that it is not done.
+    // ---- exercise: start (your code goes between the two markers) ----
+    // It replaces every line here: these TODOs and the two statements under them,
+    // which only let the untouched starter compile and say that it is not done.
     //
     // TODO(1): return the polygons whose center is strictly closer than `max_dist`
     //          to `point`: the caller's own objects (not copies), in input order.
@@ -65,10 +65,10 @@ fn find_close_polygons<'py>(
     let _ = (py, polygons, point, max_dist);
     Err(pyo3::exceptions::PyNotImplementedError::new_err(
         "exercise 1 not done yet: write the search, TODO(1) to TODO(5), in \
-         stages/exercise1/src/lib.rs. Stuck? `make hint STAGE=1`; the answer is \
-         folded in docs/workshop.md#exercise-1",
+         stages/exercise1/src/lib.rs (docs/workshop.md#exercise-1). Stuck? \
+         `make hint STAGE=1`, one hint more each time",
     ))
-    // ---- exercise: end.
+    // ---- exercise: end ----
 }
 
 /// Exercise 1 of the poly-match workshop: stage 1's ``find_close_polygons``, by you.

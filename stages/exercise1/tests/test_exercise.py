@@ -1,8 +1,8 @@
 """Is your ``find_close_polygons`` the baseline's? Run by ``make check-exercise STAGE=1``.
 
 Not part of ``make test`` (pytest collects ``tests/`` only): the untouched starter
-fails here on purpose. ``tests/test_exercise_meta.py`` checks that it does, and that
-the answer in docs/workshop.md passes.
+fails here on purpose. ``tests/test_exercise_meta.py`` checks that it does, that the
+answer, ``stages/exercise1/solution.rs``, passes, and that each natural mistake fails.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def center_at(x: float, y: float) -> SimpleNamespace:
 
 
 call = exercises.caller(
-    ". ndarray panics on `center - point` when the lengths differ: check the center "
-    "(2 numbers, float64, 1-D) before the subtraction, as `common::borrowed_pair` "
-    "does (TODO(3)), and never `unwrap()` what the caller controls."
+    "check the center (2 numbers, float64, 1-D) before `center - point`, as "
+    "`common::borrowed_pair` does (TODO(3)): ndarray panics when the lengths differ, "
+    "and so does an `unwrap()` of what the caller controls."
 )
 
 
@@ -46,13 +46,19 @@ done = exercises.done_fixture(attempt)
 def test_the_todos_are_done() -> None:
     exercises.fail_if_not_done(attempt, 1)
     result = call(find_close_polygons, [center_at(1.0, 1.0)], POINT, 10.0)
-    assert isinstance(result, list), f"return a list (a Vec in Rust), not {type(result)}"
+    assert isinstance(result, list), f"Return a list (a Vec in Rust), not {type(result)}."
 
 
 @pytest.mark.usefixtures("done")
 @pytest.mark.parametrize("workload", ["canonical", "distinct"])
 def test_same_picks_as_the_baseline(workload: str) -> None:
-    assert call(checks.check_stage, EXERCISE, workload=workload) > 0
+    exercises.same_picks(
+        call,
+        EXERCISE,
+        workload,
+        "Return the polygons whose center is strictly closer than max_dist, the "
+        "caller's objects in input order (TODO(1), TODO(5)).",
+    )
 
 
 @pytest.mark.usefixtures("done")
@@ -62,20 +68,33 @@ def test_same_polygon_objects_in_the_same_order() -> None:
         got = call(find_close_polygons, polygons, point, 10.0)
         expected = poly_match.find_close_polygons(polygons, point, 10.0)
         assert exercises.same_objects(got, expected), (
-            f"point {point}: return the caller's polygon objects, in input order, "
-            f"the ones with norm(center - point) < max_dist ({len(got)} returned, "
-            f"the baseline has {len(expected)})"
+            "Return the caller's polygon objects, in input order, those with "
+            f"norm(center - point) < max_dist (TODO(1)): for the point {point} your "
+            f"search returned {len(got)}, the baseline {len(expected)}."
         )
 
 
 @pytest.mark.usefixtures("done")
 def test_strictly_closer_than_max_dist() -> None:
-    on_the_circle = center_at(6.0, 8.0)  # exactly 10 away
+    on_the_circle = center_at(*exercises.ON_THE_CIRCLE)  # exactly 10 away
     assert call(find_close_polygons, [on_the_circle], POINT, 10.0) == [], (
-        "a center exactly max_dist away is not close: the baseline's test is "
-        "`norm(center - point) < max_dist`, a strict `<`, not `<=` (TODO(5))"
+        "Compare with a strict `<`, not `<=` (TODO(5)): a center exactly max_dist away, "
+        "(6, 8) from (0, 0), is not close for the baseline, `norm(center - point) < max_dist`."
     )
-    assert call(find_close_polygons, [], POINT, 10.0) == []
+    assert call(find_close_polygons, [], POINT, 10.0) == [], "no polygons, nothing close"
+
+
+@pytest.mark.usefixtures("done")
+@pytest.mark.parametrize(("center", "why"), exercises.boundary())
+def test_the_distance_rounds_as_numpys_norm(center: tuple[float, float], why: str) -> None:
+    assert call(find_close_polygons, [center_at(*center)], POINT, 10.0) == [], (
+        exercises.kept_on_the_boundary(
+            "Compute the distance as np.linalg.norm does, `diff.dot(&diff).sqrt()`, and compare it "
+            "with a strict `<` (TODO(5)).",
+            center,
+            why,
+        )
+    )
 
 
 class RecordsNames:
@@ -103,22 +122,27 @@ def test_one_name_object_for_every_lookup() -> None:
     polygons = [RecordsNames(names, float(x), 0.0) for x in range(5)]
     for _ in range(2):
         call(find_close_polygons, polygons, POINT, 10.0)
-    assert len(names) == 10, f"expected one lookup of .center per polygon, got {len(names)}"
+    assert len(names) == 10, (
+        f"Look up .center once per polygon (TODO(2)): 5 polygons, 2 calls, {len(names)} lookups."
+    )
     distinct = len({id(name) for name in names})
     assert distinct == 1, (
-        f"10 lookups of .center (5 polygons, 2 calls) used {distinct} different name "
-        "strings: a Rust string literal becomes a new Python string on every lookup. "
-        'Make the name once and reuse it: `intern!(py, "center")` (TODO(2))'
+        'Make the name once and reuse it: `intern!(py, "center")` (TODO(2)). 10 lookups '
+        f"of .center (5 polygons, 2 calls) used {distinct} different name strings: a Rust "
+        "string literal becomes a new Python string on every lookup."
     )
 
 
 @pytest.mark.usefixtures("done")
 def test_any_iterable_of_polygons() -> None:
     polygons = [center_at(1.0, 1.0), center_at(50.0, 50.0)]
-    got = call(find_close_polygons, iter(polygons), POINT, 10.0)
-    assert exercises.same_objects(got, polygons[:1]), (
-        "polygons may be any iterable, as in Python: read them with `common::items` (TODO(1))"
-    )
+    todo = "Accept any iterable of polygons, as Python does: read them with `common::items`"
+    todo += " (TODO(1))"
+    try:
+        got = call(find_close_polygons, iter(polygons), POINT, 10.0)
+    except TypeError as err:
+        pytest.fail(f"{todo}. An iterator gave: TypeError: {err}", pytrace=False)
+    assert exercises.same_objects(got, polygons[:1]), f"{todo}: an iterator gave {got!r}"
 
 
 @pytest.mark.usefixtures("done")
@@ -129,7 +153,7 @@ def test_runs_the_pipeline() -> None:
 
 
 HELPER = (
-    'read the center with `common::borrowed_pair(&center, || format!("polygons[{i}].center"))`'
+    'Read the center with `common::borrowed_pair(&center, || format!("polygons[{i}].center"))`'
     ", which checks it and names the polygon (TODO(3))"
 )
 
@@ -154,16 +178,21 @@ def test_a_bad_center_is_a_python_error_naming_the_polygon(
     try:
         call(find_close_polygons, polygons, POINT, 10.0)
     except error as err:
-        assert re.search(match, str(err)), f"expected a {expected}, got: {err}; {HELPER}"
+        assert re.search(match, str(err)), f"{HELPER}: expected a {expected}, got: {err}"
     except Exception as err:
         pytest.fail(
-            f"expected a {expected}, got {type(err).__name__}: {err}; {HELPER}", pytrace=False
+            f"{HELPER}: expected a {expected}, got {type(err).__name__}: {err}", pytrace=False
         )
     else:
-        pytest.fail(f"expected a {expected}; nothing was raised; {HELPER}", pytrace=False)
+        pytest.fail(f"{HELPER}: expected a {expected}; nothing was raised", pytrace=False)
 
 
 @pytest.mark.usefixtures("done")
 def test_a_polygon_without_center_is_an_attribute_error() -> None:
-    with pytest.raises(AttributeError, match="center"):
+    todo = "Let the AttributeError of `getattr` reach Python, with `?` (TODO(2))"
+    try:
         call(find_close_polygons, [center_at(1.0, 1.0), object()], POINT, 10.0)
+    except AttributeError as err:
+        assert "center" in str(err), f"{todo}: it should name .center, got: {err}"
+    else:
+        pytest.fail(f"{todo}: a polygon without .center raised nothing", pytrace=False)

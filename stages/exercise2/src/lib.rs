@@ -10,13 +10,14 @@
 //! Rust ones with errors that name the argument is the shared crate's job
 //! (`stages/common/src/lib.rs`: `common::Vertices`, `common::polygon`,
 //! `common::point`). Write between the markers, then `make check-exercise STAGE=2`.
-//! Stuck: `make hint STAGE=2` (one hint more each time). The answer is folded in
-//! docs/workshop.md, section "Exercise 2".
+//! Stuck: `make hint STAGE=2` (one hint more each time). Once it passes, compare
+//! with the answer, `stages/exercise2/solution.rs`.
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-// ---- exercise: start. Your code replaces the lines from here to "exercise: end".
+// ---- exercise: start (your code goes between the two markers) ----
+// It replaces every line from here to "exercise: end".
 //
 // TODO(1): the search below must read a Polygon with no borrow check at all (no
 //          borrow flag set and cleared per polygon: measured, that flag was stage
@@ -32,8 +33,8 @@ use pyo3::types::PyList;
 // TODO(4): the distance as `np.linalg.norm` computes it for 2 numbers (same
 //          operations, same rounding), compared with a strict `<`.
 //
-// When it compiles and `make check-exercise STAGE=2` passes, delete the `let _` and
-// `Err(...)` lines of `find_close_polygons`: they only let the starter compile.
+// The `let _` and `Err(...)` lines of `find_close_polygons` only let the untouched
+// starter compile and say that it is not done: your search replaces them.
 
 /// A polygon given by the x and y coordinates of its vertices.
 ///
@@ -73,10 +74,10 @@ fn find_close_polygons<'py>(
         "exercise 2 not done yet: TODO(1) to TODO(4) in stages/exercise2/src/lib.rs \
          (a Polygon read with no borrow check that stores its center; a search with \
          no Python call, no allocation and no borrow flag in its loop). Stuck? \
-         `make hint STAGE=2`; the answer is folded in docs/workshop.md#exercise-2",
+         `make hint STAGE=2` (docs/workshop.md#exercise-2)",
     ))
 }
-// ---- exercise: end.
+// ---- exercise: end ----
 
 #[pymethods]
 impl Polygon {
@@ -107,10 +108,7 @@ impl Polygon {
         slf.borrow().vertices.repr(slf.as_any())
     }
 
-    fn __getnewargs__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<common::XY<'py>> {
         self.vertices.newargs(py)
     }
 

@@ -4,7 +4,8 @@ Answers are checked by calling the module you built. "No borrow flag, no Python
 call, no allocation in the loop" cannot be seen from Python (a Rust allocation is
 invisible to tracemalloc), so those checks read your ``src/lib.rs``
 (``POLY_MATCH_EXERCISE_SRC`` overrides the path: ``tests/test_exercise_meta.py``
-points it at the answer it built). No timing: this machine's speed is not the lesson.
+points it at what it built: the answer, ``stages/exercise2/solution.rs``, and each natural
+mistake). No timing: this machine's speed is not the lesson.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def at(x: float, y: float) -> Polygon:
 
 
 call = exercises.caller(
-    ": never `unwrap()` what the caller controls; return a PyResult error instead."
+    "return a PyResult error instead of an `unwrap()` of what the caller controls."
 )
 
 
@@ -54,13 +55,19 @@ def search_body() -> str:
 def test_the_todos_are_done() -> None:
     exercises.fail_if_not_done(attempt, 2)
     result = call(find_close_polygons, [at(1.0, 1.0)], POINT, 10.0)
-    assert isinstance(result, list), f"return a list (a Vec in Rust), not {type(result)}"
+    assert isinstance(result, list), f"Return a list (a Vec in Rust), not {type(result)}."
 
 
 @pytest.mark.usefixtures("done")
 @pytest.mark.parametrize("workload", ["canonical", "distinct"])
 def test_same_picks_as_the_baseline(workload: str) -> None:
-    assert call(checks.check_stage, EXERCISE, workload=workload) > 0
+    exercises.same_picks(
+        call,
+        EXERCISE,
+        workload,
+        "Return the polygons whose center is strictly closer than max_dist, the "
+        "caller's objects in input order (TODO(3), TODO(4)).",
+    )
 
 
 @pytest.mark.usefixtures("done")
@@ -69,9 +76,9 @@ def test_the_center_is_numpys_mean() -> None:
     baseline, _ = workloads.distinct_areas()
     for k, (mine, theirs) in enumerate(zip(polygons, baseline, strict=True)):
         assert np.array_equal(mine.center, theirs.center), (
-            f"polygon {k}: center {mine.center!r}, numpy's mean is {theirs.center!r}: "
-            "compute it with `common::Vertices::center` (numpy's summation order), once, "
-            "when the polygon is built (TODO(2))"
+            "Compute the center with `common::Vertices::center` (numpy's summation order), "
+            f"once, when the polygon is built (TODO(2)): polygon {k}'s center is "
+            f"{mine.center!r}, numpy's mean {theirs.center!r}."
         )
 
 
@@ -82,26 +89,46 @@ def test_same_polygon_objects_in_the_same_order() -> None:
         got = call(find_close_polygons, polygons, point, 10.0)
         expected = poly_match.find_close_polygons(polygons, point, 10.0)
         assert exercises.same_objects(got, expected), (
-            f"point {point}: return the caller's polygon objects, in input order, "
-            f"the ones with norm(center - point) < max_dist ({len(got)} returned, "
-            f"the baseline has {len(expected)})"
+            "Return the caller's polygon objects, in input order, those with "
+            f"norm(center - point) < max_dist (TODO(3)): for the point {point} your "
+            f"search returned {len(got)}, the baseline {len(expected)}."
         )
 
 
 @pytest.mark.usefixtures("done")
 def test_strictly_closer_than_max_dist() -> None:
-    assert call(find_close_polygons, [at(6.0, 8.0)], POINT, 10.0) == [], (
-        "a center exactly max_dist away (6, 8) is not close: the baseline's test is "
-        "`norm(center - point) < max_dist`, a strict `<`, not `<=` (TODO(4))"
+    assert call(find_close_polygons, [at(*exercises.ON_THE_CIRCLE)], POINT, 10.0) == [], (
+        "Compare with a strict `<`, not `<=` (TODO(4)): a center exactly max_dist away, "
+        "(6, 8) from (0, 0), is not close for the baseline, `norm(center - point) < max_dist`."
     )
-    assert call(find_close_polygons, [], POINT, 10.0) == []
+    assert call(find_close_polygons, [], POINT, 10.0) == [], "no polygons, nothing close"
+
+
+@pytest.mark.usefixtures("done")
+@pytest.mark.parametrize(("center", "why"), exercises.boundary())
+def test_the_distance_rounds_as_numpys_norm(center: tuple[float, float], why: str) -> None:
+    assert call(find_close_polygons, [at(*center)], POINT, 10.0) == [], (
+        exercises.kept_on_the_boundary(
+            "Compute the distance as np.linalg.norm does for 2 numbers, "
+            "`(dx * dx + dy * dy).sqrt()`, and compare it with a strict `<` (TODO(4)).",
+            center,
+            why,
+        )
+    )
 
 
 @pytest.mark.usefixtures("done")
 def test_an_item_that_is_not_a_polygon_is_a_type_error_naming_it() -> None:
     polygons = [at(1.0, 1.0), poly_match.Polygon(np.array([1.0]), np.array([1.0]))]
-    with pytest.raises(TypeError, match=r"polygons\[1\] must be a"):
+    todo = "Read each item with `common::polygon::<Polygon>(i, &poly)?` (TODO(3))"
+    try:
         call(find_close_polygons, polygons, POINT, 10.0)
+    except TypeError as err:
+        assert re.search(r"polygons\[1\] must be a", str(err)), (
+            f"{todo}: its TypeError names the item, `polygons[1] must be a ...`; got: {err}"
+        )
+    else:
+        pytest.fail(f"{todo}: a baseline Polygon in the list raised no TypeError", pytrace=False)
 
 
 @pytest.mark.usefixtures("done")
@@ -119,37 +146,50 @@ def test_the_class_is_frozen() -> None:
     found = re.search(
         r"#\[pyclass\(([^\]]*)\)\][^{;]*?struct\s+Polygon\b", exercises.code(SOURCE.read_text())
     )
-    assert found, f"no `#[pyclass(...)] pub struct Polygon` in {SOURCE}"
+    assert found, f"Keep the `#[pyclass(...)] pub struct Polygon` (TODO(1)): none in {SOURCE}."
     assert re.search(r"\bfrozen\b", found.group(1)), (
-        f"`#[pyclass({found.group(1)})]` is not frozen (TODO(1)). A class that may be "
-        "changed in place needs a borrow flag, set and cleared on every read (with atomic "
-        "instructions since PyO3 0.23): stage 2's largest cost. `frozen` promises PyO3 "
-        "it never changes, so `.get()` hands out a plain `&Polygon` with no check."
+        "Make the class frozen, `#[pyclass(frozen, ...)]` (TODO(1)): "
+        f"`#[pyclass({found.group(1)})]` may be changed in place, so every read sets and "
+        "clears a borrow flag (with atomic instructions since PyO3 0.23), stage 2's largest "
+        "cost. `frozen` promises PyO3 it never changes, so `.get()` hands out a plain "
+        "`&Polygon` with no check."
     )
 
 
+# A field on the heap: the center would be a pointer away, and built with an allocation.
+HEAP = re.compile(r"\b(Vec|Array\w*|Box|Rc|Arc|Py|Bound|String)\s*<")
+
+
 @pytest.mark.usefixtures("done")
-def test_the_center_is_stored() -> None:
+def test_the_center_is_stored_as_plain_numbers() -> None:
     source = exercises.code(SOURCE.read_text())
     struct = re.search(r"struct\s+Polygon\s*\{(.*?)\}", source, re.S)
-    assert struct and "center" in struct.group(1), (
-        "struct Polygon has no center field: store the center when the polygon is built "
-        "(TODO(2)), so reading it costs nothing"
+    assert struct, f"Keep `struct Polygon {{ ... }}` (TODO(2)): none in {SOURCE}."
+    fields = [f for f in re.findall(r"(\w+)\s*:\s*([^,]+)", struct.group(1)) if f[0] != "vertices"]
+    assert fields, (
+        "Store the center in the struct when the polygon is built (TODO(2)): struct Polygon "
+        "has no field besides `vertices`, so the search would compute the mean on every read."
+    )
+    heap = [f"{name}: {kind.strip()}" for name, kind in fields if HEAP.search(kind)]
+    assert not heap, (
+        "Store the center as plain numbers inside the object, `[f64; 2]` (TODO(2)): "
+        f"`{heap[0]}` lives on the heap, a pointer away, and each one costs an allocation."
     )
 
 
 NO_BORROW = (
-    "takes the borrow flag on every polygon (TODO(1), TODO(3)): on a frozen class, "
-    "`.get()` gives a `&Polygon` with no check at all"
+    "Read the Polygon with `.get()` on the frozen class (TODO(1), TODO(3)): `{found}` "
+    "sets and clears the borrow flag for every polygon"
 )
-NO_PYTHON = "asks Python inside the loop (TODO(3)): read the Rust struct instead"
+NO_PYTHON = "Read the Rust struct, not Python (TODO(3)): `{found}` asks Python inside the loop"
 NO_COPY = (
-    "copies the center to the heap (TODO(3)): a malloc and a free per polygon per point. "
-    "Read it where it lies: `&...center` is a reference into the struct, and two "
-    "numbers need no array"
+    "Read the center where it lies, `&...get().center`, a reference into the struct "
+    "(TODO(3)): `{found}` copies it to the heap, a malloc and a free per polygon per point"
 )
-
-NO_CLONE = "copies the center (TODO(3)): read it where it lies, `&...center`"
+NO_MEAN = (
+    "Read the center stored in the struct (TODO(2), TODO(3)): `{found}` reaches the "
+    "vertices, so the search computes what the constructor should have, once"
+)
 
 
 @pytest.mark.usefixtures("done")
@@ -158,11 +198,11 @@ NO_CLONE = "copies the center (TODO(3)): read it where it lies, `&...center`"
     [
         (r"\btry_borrow\w*\s*\(|\.borrow(_mut)?\s*\(|\bPyRef(Mut)?\b", NO_BORROW),
         (r"\bgetattr\b|\bcall_method\w*\s*\(|\.call[01]?\s*\(", NO_PYTHON),
-        (r"\.to_vec\s*\(|\.to_owned\s*\(|\bArray1?\b|Vec::from\b", NO_COPY),
-        (r"center\w*(\(\))?\s*\.clone\s*\(", NO_CLONE),
+        (r"\.to_vec\s*\(|\.to_owned\s*\(|\bArray1?\b|Vec::from\b|\bvec!", NO_COPY),
+        (r"\bvertices\b|\.center\s*\(\)", NO_MEAN),
     ],
-    ids=["borrow-flag", "python-call", "allocation", "clone"],
+    ids=["borrow-flag", "python-call", "allocation", "mean"],
 )
 def test_the_search_loop_is_free(pattern: str, why: str) -> None:
     found = re.search(pattern, search_body())
-    assert found is None, f"find_close_polygons calls `{found.group(0)}`: it {why}."
+    assert found is None, why.format(found=found.group(0) if found else "") + "."

@@ -8,7 +8,7 @@
 //! ones is the shared crate's job (`stages/common/src/lib.rs`). You write the two
 //! functions between the markers, plain Rust with no Python in them, then run
 //! `make check-exercise STAGE=3`. Stuck: `make hint STAGE=3` (one hint more each
-//! time). The answer is folded in docs/workshop.md, section "Exercise 3".
+//! time). Once it passes, compare with the answer, `stages/exercise3/solution.rs`.
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -20,7 +20,8 @@ pub struct Site {
     pub area: f64,
 }
 
-// ---- exercise: start. Your code replaces the lines from here to "exercise: end".
+// ---- exercise: start (your code goes between the two markers) ----
+// It replaces every line from here to "exercise: end".
 //
 // TODO(1): `select`: for each point (in order), the polygon of least area among
 //          those whose center is strictly closer than `max_dist`, as
@@ -53,11 +54,10 @@ fn not_done() -> PyErr {
     pyo3::exceptions::PyNotImplementedError::new_err(
         "exercise 3 not done yet: TODO(1) to TODO(3) in stages/exercise3/src/lib.rs \
          (`select`, the selector loop with the sqrt-free threshold, and `area`, the \
-         shoelace formula). Stuck? `make hint STAGE=3`; the answer is folded in \
-         docs/workshop.md#exercise-3",
+         shoelace formula). Stuck? `make hint STAGE=3` (docs/workshop.md#exercise-3)",
     )
 }
-// ---- exercise: end.
+// ---- exercise: end ----
 
 /// The smallest `t` with `sqrt(t) >= max_dist`, so that for every squared
 /// distance `d2 >= 0`: `d2 < t` exactly when `sqrt(d2) < max_dist`.
@@ -133,10 +133,7 @@ impl Polygon {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __getnewargs__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<common::XY<'py>> {
         self.vertices.newargs(py)
     }
 

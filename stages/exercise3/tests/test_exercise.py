@@ -1,13 +1,14 @@
 """Are your ``select`` and ``area`` the baseline's? Run by ``make check-exercise STAGE=3``.
 
-Answers are checked by calling the module you built; one check reads your
+Answers are checked by calling the module you built; two checks read your
 ``src/lib.rs`` (``POLY_MATCH_EXERCISE_SRC`` overrides the path:
-``tests/test_exercise_meta.py`` points it at the answer it built). No timing.
+``tests/test_exercise_meta.py`` points it at what it built: the answer,
+``stages/exercise3/solution.rs``, and each natural mistake). No timing.
 """
 
 from __future__ import annotations
 
-import math
+import re
 
 import numpy as np
 import pytest
@@ -35,8 +36,9 @@ def at(x: float, y: float, size: float = 0.0) -> Polygon:
 
 
 call = exercises.caller(
-    ": an index out of bounds is the usual one (`sites[b]` with the wrong index, "
-    "`x[i - 1]` at i = 0: wrap around to the last vertex instead)."
+    "index only where the index exists (`sites[b]` with the wrong index, `x[i - 1]` at "
+    "i = 0: wrap around to the last vertex instead), and give a point with no close "
+    "polygon no pair rather than `unwrap()` its `None`."
 )
 
 
@@ -68,54 +70,65 @@ def test_the_todos_are_done() -> None:
 @pytest.mark.usefixtures("done")
 @pytest.mark.parametrize("workload", ["canonical", "distinct"])
 def test_same_picks_as_the_baseline(workload: str) -> None:
-    assert call(checks.check_stage, EXERCISE, workload=workload) > 0
+    exercises.same_picks(
+        call,
+        EXERCISE,
+        workload,
+        "Give each point with a close polygon one pair, in the points' order: the close "
+        "polygon of least area, the first on a tie (TODO(1)); the area as numpy's "
+        "(TODO(3)).",
+    )
 
 
 @pytest.mark.usefixtures("done")
 def test_strictly_closer_than_max_dist() -> None:
     # The one-vertex polygon on the circle has area 0: if it counted as close, it would win.
-    assert picked([at(6.0, 8.0), close()], [ORIGIN]) == [(0, 1)], (
-        "a center exactly max_dist away (6, 8) is not close: the baseline's test is "
-        "`norm(center - point) < max_dist`, a strict `<`, not `<=` (TODO(1), TODO(2))"
+    assert picked([at(*exercises.ON_THE_CIRCLE), close()], [ORIGIN]) == [(0, 1)], (
+        "Compare with a strict `<`, not `<=` (TODO(1), TODO(2)): a center exactly max_dist "
+        "away, (6, 8) from (0, 0), is not close for the baseline, "
+        "`norm(center - point) < max_dist`."
     )
 
 
-def boundary_centers(max_dist: float = 10.0) -> list[tuple[float, float]]:
-    """Centers near (6, 8) whose squared distance to the origin is below ``max_dist**2``
-    although the baseline's ``np.linalg.norm`` rounds up to ``max_dist``: not close."""
-    found = []
-    for k in range(-40, 41):
-        for j in range(-40, 41):
-            dx, dy = 6.0 + k * math.ulp(6.0), 8.0 + j * math.ulp(8.0)
-            d2 = dx * dx + dy * dy
-            baseline_close = np.linalg.norm(np.array([dx, dy]) - ORIGIN) < max_dist
-            # Only where numpy's norm and `sqrt(dx*dx + dy*dy)` agree (a BLAS kernel
-            # may fuse the multiply-adds): the exercise follows the plain formula.
-            if d2 < max_dist * max_dist and math.sqrt(d2) >= max_dist and not baseline_close:
-                found.append((dx, dy))
-    return found
-
-
 @pytest.mark.usefixtures("done")
-def test_the_sqrt_free_test_is_exact_at_the_boundary() -> None:
-    centers = boundary_centers()
-    if not centers:
-        pytest.skip("no center where `d2 < max_dist**2` and the baseline disagree here")
-    for cx, cy in centers:
-        assert picked([at(cx, cy), close()], [ORIGIN]) == [(0, 1)], (
-            f"the center ({cx!r}, {cy!r}) is not close to (0, 0) for the baseline: its "
-            f"squared distance {cx * cx + cy * cy!r} is below 10 * 10, but its square root "
-            "rounds up to 10.0. `d2 < max_dist * max_dist` is not `sqrt(d2) < max_dist`; "
-            "compare with `squared_threshold(max_dist)`, computed once per call (TODO(2))"
-        )
+@pytest.mark.parametrize(
+    ("center", "why"), exercises.boundary(", and `d2 <= t` keeps it too ({d2!r} is t itself)")
+)
+def test_the_sqrt_free_test_is_exact_at_the_boundary(center: tuple[float, float], why: str) -> None:
+    # The polygon on the boundary has area 0: if it counted as close, it would win.
+    assert picked([at(*center), close()], [ORIGIN]) == [(0, 1)], exercises.kept_on_the_boundary(
+        "Compare the squared distance with `t = squared_threshold(max_dist)`, computed once "
+        "per call, strictly: `dx * dx + dy * dy < t` (TODO(2)).",
+        center,
+        why,
+    )
+
+
+def select_body() -> str:
+    """The text of ``fn select`` in your lib.rs, comments removed."""
+    return exercises.rust_fn(SOURCE, "select")
 
 
 @pytest.mark.usefixtures("done")
 def test_no_square_root_in_the_loop() -> None:
-    assert "sqrt" not in exercises.rust_fn(SOURCE, "select"), (
-        "`select` takes a square root: one per polygon per point. Compare the squared "
-        "distance with `squared_threshold(max_dist)` instead: the same answer, no sqrt "
-        "(TODO(2))"
+    found = re.search(r"\b(sqrt|hypot)\b", select_body())
+    assert found is None, (
+        "Compare the squared distance with `squared_threshold(max_dist)` instead of taking "
+        f"a square root (TODO(2)): `select` calls `{found.group(0) if found else ''}`, once "
+        "per polygon per point, for the same answer."
+    )
+
+
+@pytest.mark.usefixtures("done")
+def test_the_threshold_is_computed_once_per_call() -> None:
+    body = select_body()
+    loop = re.search(r"\bfor\b|\bwhile\b|\bloop\b|\.iter\(|\.map\(|\.for_each\(", body)
+    before = body[: loop.start()] if loop else body
+    assert "squared_threshold(" in before, (
+        "Compute `let t = squared_threshold(max_dist);` once, before the loops (TODO(2)): "
+        "in `select` it is "
+        + ("computed inside a loop" if "squared_threshold(" in body else "not called")
+        + ", and `max_dist * max_dist` is not the same test."
     )
 
 
@@ -123,9 +136,9 @@ def test_no_square_root_in_the_loop() -> None:
 def test_least_area_and_the_first_wins_a_tie() -> None:
     big, small, small_too = at(1.0, 0.0, size=2.0), at(-1.0, 0.0, size=1.0), at(0.0, 1.0, 1.0)
     assert picked([big, small, small_too], [ORIGIN]) == [(0, 1)], (
-        "of the close polygons, keep the one of least area, and on a tie the first one: "
-        "replace the best so far only by a strictly smaller area (`<`, not `<=`), as "
-        "`select_best_polygon` does (TODO(1))"
+        "Replace the best so far only by a strictly smaller area, `<`, not `<=`, as "
+        "`select_best_polygon` does (TODO(1)): of the close polygons the one of least "
+        "area wins, and on a tie the first one."
     )
 
 
@@ -133,8 +146,8 @@ def test_least_area_and_the_first_wins_a_tie() -> None:
 def test_a_point_with_no_close_polygon_is_skipped() -> None:
     points = [np.array([500.0, 500.0]), ORIGIN, np.array([-500.0, 0.0])]
     assert picked([at(1.0, 1.0)], points) == [(1, 0)], (
-        "a point with no polygon closer than max_dist gets no pair at all (the baseline "
-        "skips it); every other point keeps its index (TODO(1))"
+        "Give a point with no polygon closer than max_dist no pair at all, as the "
+        "baseline skips it, and keep every other point's index (TODO(1))."
     )
 
 
@@ -145,17 +158,18 @@ def test_a_point_with_no_close_polygon_is_skipped() -> None:
         ([0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0], 1.0),
         ([0.0, 4.0, 0.0], [0.0, 0.0, 3.0], 6.0),
         ([0.0, 0.0, 4.0], [0.0, 3.0, 0.0], 6.0),
+        ([2.0, 3.0, 3.0, 2.0], [3.0, 3.0, 4.0, 4.0], 1.0),
         ([2.0], [3.0], 0.0),
     ],
-    ids=["unit-square", "triangle", "clockwise-triangle", "one-vertex"],
+    ids=["unit-square", "triangle", "clockwise-triangle", "shifted-square", "one-vertex"],
 )
 def test_the_shoelace_area(x: list[float], y: list[float], expected: float) -> None:
     got = call(Polygon, np.array(x), np.array(y)).area()
     assert got == expected, (
-        f"area of x={x}, y={y}: {got!r}, expected {expected!r}. The shoelace formula is "
-        "0.5 * |sum x[i] * y[i-1] - sum y[i] * x[i-1]| with i - 1 wrapping around to the "
-        "last vertex (`np.roll(v, 1)`); the absolute value makes clockwise polygons "
-        "positive (TODO(3))"
+        "Compute the shoelace area, 0.5 * |sum x[i] * y[i-1] - sum y[i] * x[i-1]|, with "
+        "i - 1 wrapping around to the last vertex (`np.roll(v, 1)`) and the absolute "
+        f"value for clockwise polygons (TODO(3)): x={x}, y={y} gave {got!r}, expected "
+        f"{expected!r}."
     )
 
 
@@ -167,7 +181,8 @@ def test_the_area_is_numpys_within_rounding() -> None:
         expected = poly_match.polygon_area(theirs.x, theirs.y)
         # Within 1e-9, as workshop.checks: a shoelace sum cancels, so its rounding shows.
         assert mine.area() == pytest.approx(expected, rel=1e-9), (
-            f"polygon {k}: area {mine.area()!r}, numpy's {expected!r} (TODO(3))"
+            "Compute the shoelace area as numpy's `polygon_area` does (TODO(3)): polygon "
+            f"{k}'s area is {mine.area()!r}, numpy's {expected!r}."
         )
 
 

@@ -81,12 +81,13 @@ fn numbers(line: &str) -> Result<Vec<f64>, String> {
 /// Stage 4's `main` without Python: the grid on one core (the canonical size
 /// stays below `grid::LARGE`, so `main` does not split it either).
 fn grid_select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-    grid::select(sites, points, max_dist, &|| false)
+    grid::select(sites, points, max_dist, &|| false).expect("memory for the grid")
 }
 
 /// The plain double loop, with nothing to interrupt it.
 fn plain_loop(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-    let Ok(picks) = select(sites, points, max_dist, || Ok::<(), Infallible>(()));
+    let picks = Vec::with_capacity(points.len());
+    let Ok(picks) = select(sites, points, max_dist, picks, || Ok::<(), Infallible>(()));
     picks
 }
 

@@ -23,7 +23,8 @@ use pyo3::prelude::*;
 ///
 /// ``polygons``: a list of any objects with a ``.center`` attribute holding a
 /// 1-D float64 numpy array ``[x, y]`` (``poly_match.Polygon`` has one).
-/// ``point``: 2 real numbers ``[x, y]`` (an array, list or tuple).
+/// ``point``: 2 real numbers ``[x, y]`` (an array, list or tuple), no wider
+/// than float64 and none masked: the distance is computed in float64.
 /// Returns a new list of the same polygon objects (not copies), in input order.
 ///
 /// Raises AttributeError for a polygon without ``.center``; TypeError when a

@@ -21,6 +21,10 @@ use pyo3::types::PyType;
 /// Stored as float64 (as the baseline's Polygon does); the center is computed
 /// once, here. Immutable: ``find_close_polygons`` reads it with no borrow check.
 ///
+/// Keeps copies: editing the caller's ``x`` afterwards does not move the
+/// polygon (the baseline's Polygon keeps a float64 array as it is given, so
+/// there an edit changes what it computes next).
+///
 /// Raises TypeError for None, strings or other non-numbers; ValueError for an
 /// empty or non-1-D input and for ``x`` and ``y`` of different lengths.
 // `frozen`: no `&mut self` method can exist, so reading needs no borrow flag.
@@ -30,6 +34,10 @@ pub struct Polygon {
     /// `[cx, cy]`: the one field the search reads.
     center: [f64; 2],
 }
+
+/// What Rust fills when a Polygon is built and the search reads from the
+/// struct, never through Python: a subclass may not replace these.
+static RUST_FIELDS: common::RustFields = common::RustFields::new(&["x", "y", "center"]);
 
 #[pymethods]
 impl Polygon {
@@ -42,30 +50,27 @@ impl Polygon {
 
     /// The x coordinates, as a new float64 array (editing it does not move the polygon).
     #[getter]
-    fn x<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.vertices.x)
+    fn x<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.vertices.x)
     }
 
     /// The y coordinates, as a new float64 array (editing it does not move the polygon).
     #[getter]
-    fn y<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.vertices.y)
+    fn y<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.vertices.y)
     }
 
     /// The mean of the vertices, ``[cx, cy]``, as a new float64 array.
     #[getter]
-    fn center<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.center)
+    fn center<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.center)
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __getnewargs__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<common::XY<'py>> {
         self.vertices.newargs(py)
     }
 
@@ -73,18 +78,20 @@ impl Polygon {
         common::reduce_ex(slf.as_any())
     }
 
-    /// Subclasses may add methods and attributes; replacing ``center`` raises
-    /// TypeError, as the search reads the center Rust computed.
+    /// Subclasses may add methods and attributes; replacing ``center`` (in the
+    /// class statement or later) raises TypeError, as the search reads the
+    /// center Rust computed.
     #[classmethod]
     fn __init_subclass__(cls: &Bound<'_, PyType>) -> PyResult<()> {
-        common::refuse_overrides::<Self>(cls, &["x", "y", "center"])
+        common::refuse_overrides::<Self>(cls, &RUST_FIELDS)
     }
 }
 
 /// The polygons whose center is closer than ``max_dist`` to ``point``.
 ///
 /// ``polygons``: a list (or iterable) of ``Polygon``, this stage's or a subclass.
-/// ``point``: 2 real numbers ``[x, y]`` (an array, list or tuple).
+/// ``point``: 2 real numbers ``[x, y]`` (an array, list or tuple), no wider
+/// than float64 and none masked: the distance is computed in float64.
 /// Returns a new list of the same polygon objects (not copies), in input order.
 ///
 /// Raises TypeError when an item is not a ``Polygon`` or the point is not 2
@@ -94,14 +101,13 @@ fn find_close_polygons<'py>(
     polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
     max_dist: common::MaxDist,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
+) -> PyResult<Vec<Bound<'py, Polygon>>> {
     let point = common::point(point, || "point".to_owned())?;
     let mut close_polygons = Vec::new();
-    for (i, poly) in common::items("polygons", polygons)?.into_iter().enumerate() {
+    for poly in common::polygons::<Polygon>(polygons, &RUST_FIELDS)? {
         // `.get()` on a frozen class: a plain `&Polygon`, no borrow flag to set
         // and clear, and the center is read where it lies, not copied.
-        let center = &common::polygon::<Polygon>(i, &poly)?.get().center;
-        if is_close(center, &point, max_dist.0) {
+        if is_close(&poly.get().center, &point, max_dist.0) {
             close_polygons.push(poly);
         }
     }
@@ -115,13 +121,13 @@ fn find_close_polygons_allocating<'py>(
     polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
     max_dist: common::MaxDist,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
+) -> PyResult<Vec<Bound<'py, Polygon>>> {
     let point = common::point(point, || "point".to_owned())?;
     let point = ArrayView1::from(&point);
     let mut close_polygons = Vec::new();
-    for (i, poly) in common::items("polygons", polygons)?.into_iter().enumerate() {
+    for poly in common::polygons::<Polygon>(polygons, &RUST_FIELDS)? {
         // One heap allocation (and one free) per polygon per point, as in stage 1.
-        let center = Array1::from(common::polygon::<Polygon>(i, &poly)?.get().center.to_vec());
+        let center = Array1::from(poly.get().center.to_vec());
         let diff = center - point;
         if diff.dot(&diff).sqrt() < max_dist.0 {
             close_polygons.push(poly);

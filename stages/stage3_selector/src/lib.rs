@@ -20,6 +20,10 @@ use pyo3::types::{PyList, PyType};
 /// Stored as float64 (as the baseline's Polygon does); the center and the area
 /// are computed once, here. Immutable: ``main`` reads it with no borrow check.
 ///
+/// Keeps copies: editing the caller's ``x`` afterwards does not move the
+/// polygon (the baseline's Polygon keeps a float64 array as it is given, so
+/// there an edit changes what it computes next).
+///
 /// Raises TypeError for None, strings or other non-numbers; ValueError for an
 /// empty or non-1-D input and for ``x`` and ``y`` of different lengths.
 // `frozen`: no `&mut self` method can exist, so reading needs no borrow flag.
@@ -30,6 +34,10 @@ pub struct Polygon {
     center: [f64; 2],
     area: f64,
 }
+
+/// What Rust fills when a Polygon is built and the search reads from the
+/// struct, never through Python: a subclass may not replace these.
+static RUST_FIELDS: common::RustFields = common::RustFields::new(&["x", "y", "center", "area"]);
 
 #[pymethods]
 impl Polygon {
@@ -47,20 +55,20 @@ impl Polygon {
 
     /// The x coordinates, as a new float64 array (editing it does not move the polygon).
     #[getter]
-    fn x<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.vertices.x)
+    fn x<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.vertices.x)
     }
 
     /// The y coordinates, as a new float64 array (editing it does not move the polygon).
     #[getter]
-    fn y<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.vertices.y)
+    fn y<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.vertices.y)
     }
 
     /// The mean of the vertices, ``[cx, cy]``, as a new float64 array.
     #[getter]
-    fn center<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.center)
+    fn center<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.center)
     }
 
     /// The polygon's area (the shoelace formula, computed when it was built).
@@ -72,10 +80,7 @@ impl Polygon {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __getnewargs__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<common::XY<'py>> {
         self.vertices.newargs(py)
     }
 
@@ -84,10 +89,11 @@ impl Polygon {
     }
 
     /// Subclasses may add methods and attributes; replacing ``center`` or
-    /// ``area`` raises TypeError, as ``main`` reads the values Rust computed.
+    /// ``area`` (in the class statement or later) raises TypeError, as ``main``
+    /// reads the values Rust computed.
     #[classmethod]
     fn __init_subclass__(cls: &Bound<'_, PyType>) -> PyResult<()> {
-        common::refuse_overrides::<Self>(cls, &["x", "y", "center", "area"])
+        common::refuse_overrides::<Self>(cls, &RUST_FIELDS)
     }
 }
 
@@ -95,9 +101,11 @@ impl Polygon {
 ///
 /// For each point, the polygon of least area among those whose center is closer
 /// than ``max_dist`` (the first one on a tie); points with no close polygon are
-/// skipped. ``polygons``: a list (or iterable) of this stage's ``Polygon``.
+/// skipped. ``polygons``: a list (or tuple, or other iterable that can be
+/// read again: not a generator) of this stage's ``Polygon``.
 /// ``points``: a list of points ``[x, y]`` (the pairs hold the same objects) or
-/// an (N, 2) array (the pairs hold its rows, ``points[i]``).
+/// an (N, 2) array (the pairs hold its rows, ``points[i]``), no wider than
+/// float64 and none masked: distances are computed in float64.
 #[pyfunction]
 #[pyo3(signature = (polygons, points, max_dist = common::MaxDist(10.0)), text_signature = "(polygons, points, max_dist=10.0)")]
 fn main<'py>(
@@ -106,18 +114,20 @@ fn main<'py>(
     points: &Bound<'py, PyAny>,
     max_dist: common::MaxDist,
 ) -> PyResult<Bound<'py, PyList>> {
-    let polygons = common::items("polygons", polygons)?;
-    let mut sites = Vec::with_capacity(polygons.len());
-    for (i, poly) in polygons.iter().enumerate() {
-        let poly = common::polygon::<Polygon>(i, poly)?.get();
+    common::refuse_one_shot("polygons", polygons)?;
+    let polygons = common::polygons::<Polygon>(polygons, &RUST_FIELDS)?;
+    let mut sites = common::vec_for(polygons.len())?;
+    for poly in &polygons {
+        let poly = poly.get();
         sites.push(Site {
             center: poly.center,
             area: poly.area,
         });
     }
     let (points, coords) = common::Points::read(points)?;
+    let picks = common::vec_for(coords.len())?;
     // Ctrl-C sets a flag Python checks only when asked: ask once per point.
-    let picks = select(&sites, &coords, max_dist.0, || py.check_signals())?;
+    let picks = select(&sites, &coords, max_dist.0, picks, || py.check_signals())?;
     common::pairs(py, &points, &polygons, picks)
 }
 
@@ -142,15 +152,17 @@ pub struct Site {
 ///
 /// The baseline's loops, with `select_best_polygon`'s rule folded in: `best`
 /// is the first close polygon, replaced only by a strictly smaller area.
+/// `picks` is where they go: empty, with room for one per point, so it never
+/// grows (the caller asks for that memory, and a failure raises MemoryError).
 /// `check` runs before each point; its error stops the loop.
 pub fn select<E>(
     sites: &[Site],
     points: &[[f64; 2]],
     max_dist: f64,
+    mut picks: Vec<(usize, usize)>,
     mut check: impl FnMut() -> Result<(), E>,
 ) -> Result<Vec<(usize, usize)>, E> {
     let t = squared_threshold(max_dist);
-    let mut picks = Vec::new();
     for (p, &[px, py]) in points.iter().enumerate() {
         check()?;
         let (mut best, mut best_area) = (None, f64::NAN);
@@ -204,7 +216,8 @@ mod tests {
 
     /// `select` with nothing to interrupt it.
     fn plain(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-        let Ok(picks) = select(sites, points, max_dist, || Ok::<(), Infallible>(()));
+        let picks = Vec::with_capacity(points.len());
+        let Ok(picks) = select(sites, points, max_dist, picks, || Ok::<(), Infallible>(()));
         picks
     }
 
@@ -219,6 +232,7 @@ mod tests {
             &[site(0.0, 0.0, 1.0)],
             &[[0.0, 0.0]; 5],
             10.0,
+            Vec::with_capacity(5),
             stop_at_third,
         );
         assert_eq!(result, Err("stop"));

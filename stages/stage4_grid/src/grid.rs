@@ -7,6 +7,8 @@
 //! centers per row. The centers of crowded cells (a cluster, identical
 //! centers, a huge `max_dist`: more than a leaf's worth in a cell) go to a k-d
 //! tree instead (`crate::kdtree`), which takes or skips whole boxes of them.
+use std::collections::TryReserveError;
+
 use rayon::prelude::*;
 
 use crate::kdtree::{self, Best, Entry, LEAF, Node, Stack};
@@ -25,26 +27,27 @@ const CHUNK: usize = 1024;
 /// the order of the points. Areas must be >= 0 or NaN (a Polygon's always
 /// are). On large inputs the work is split across the current rayon pool.
 /// `stop` is asked before each point: once it says yes, the rest is skipped
-/// (the result is then incomplete, for the caller to discard).
+/// (the result is then incomplete, for the caller to discard). An error where
+/// the memory for the index or the picks is not there (a memory limit).
 pub fn select(
     sites: &[Site],
     points: &[[f64; 2]],
     max_dist: f64,
     stop: &(impl Fn() -> bool + Sync),
-) -> Vec<(usize, usize)> {
+) -> Result<Vec<(usize, usize)>, TryReserveError> {
     let large = sites.len() + points.len() > LARGE;
     let Some(grid) = Grid::new(sites, points, max_dist, large) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     if !large {
-        return grid.select(points, 0, stop);
+        return Ok(grid.select(points, 0, stop));
     }
     let parts: Vec<_> = points
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(k, chunk)| grid.select(chunk, k * CHUNK, stop))
         .collect();
-    parts.concat()
+    Ok(parts.concat())
 }
 
 /// The cells of the box, `nx` x `ny`, numbered row by row. With `starts[c] =
@@ -225,7 +228,7 @@ mod tests {
     use proptest::sample::{Index, select as one_of};
 
     fn grid_select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-        select(sites, points, max_dist, &|| false)
+        select(sites, points, max_dist, &|| false).expect("memory for the index")
     }
 
     /// xorshift64*: a few lines of PRNG so the tests need no crate.

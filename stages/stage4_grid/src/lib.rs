@@ -24,12 +24,23 @@ mod kdtree;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+// One arena for every thread: by default each new thread gets an arena of its
+// own, whose first allocation maps megabytes; under a memory limit (`ulimit -v`)
+// that failed inside a new worker thread, where nothing can raise MemoryError.
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: Option<&std::ffi::c_char> = Some(unsafe { &*c"narenas:1".as_ptr() });
+
 /// A polygon given by the x and y coordinates of its vertices.
 ///
 /// ``x`` and ``y``: anything numpy turns into a non-empty 1-D array of real
 /// numbers (float or int arrays, lists, strided views), of the same length.
 /// Stored as float64 (as the baseline's Polygon does); the center and the area
 /// are computed once, here. Immutable: ``main`` reads it with no borrow check.
+///
+/// Keeps copies: editing the caller's ``x`` afterwards does not move the
+/// polygon (the baseline's Polygon keeps a float64 array as it is given, so
+/// there an edit changes what it computes next).
 ///
 /// Raises TypeError for None, strings or other non-numbers; ValueError for an
 /// empty or non-1-D input and for ``x`` and ``y`` of different lengths.
@@ -41,6 +52,10 @@ pub struct Polygon {
     center: [f64; 2],
     area: f64,
 }
+
+/// What Rust fills when a Polygon is built and the search reads from the
+/// struct, never through Python: a subclass may not replace these.
+static RUST_FIELDS: common::RustFields = common::RustFields::new(&["x", "y", "center", "area"]);
 
 #[pymethods]
 impl Polygon {
@@ -58,20 +73,20 @@ impl Polygon {
 
     /// The x coordinates, as a new float64 array (editing it does not move the polygon).
     #[getter]
-    fn x<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.vertices.x)
+    fn x<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.vertices.x)
     }
 
     /// The y coordinates, as a new float64 array (editing it does not move the polygon).
     #[getter]
-    fn y<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.vertices.y)
+    fn y<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.vertices.y)
     }
 
     /// The mean of the vertices, ``[cx, cy]``, as a new float64 array.
     #[getter]
-    fn center<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.center)
+    fn center<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        common::array(py, &self.center)
     }
 
     /// The polygon's area (the shoelace formula, computed when it was built).
@@ -83,10 +98,7 @@ impl Polygon {
         slf.get().vertices.repr(slf.as_any())
     }
 
-    fn __getnewargs__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<common::XY<'py>> {
         self.vertices.newargs(py)
     }
 
@@ -95,10 +107,11 @@ impl Polygon {
     }
 
     /// Subclasses may add methods and attributes; replacing ``center`` or
-    /// ``area`` raises TypeError, as ``main`` reads the values Rust computed.
+    /// ``area`` (in the class statement or later) raises TypeError, as ``main``
+    /// reads the values Rust computed.
     #[classmethod]
     fn __init_subclass__(cls: &Bound<'_, PyType>) -> PyResult<()> {
-        common::refuse_overrides::<Self>(cls, &["x", "y", "center", "area"])
+        common::refuse_overrides::<Self>(cls, &RUST_FIELDS)
     }
 }
 
@@ -106,9 +119,11 @@ impl Polygon {
 ///
 /// For each point, the polygon of least area among those whose center is closer
 /// than ``max_dist`` (the first one on a tie); points with no close polygon are
-/// skipped. ``polygons``: a list (or iterable) of this stage's ``Polygon``.
+/// skipped. ``polygons``: a list (or tuple, or other iterable that can be
+/// read again: not a generator) of this stage's ``Polygon``.
 /// ``points``: a list of points ``[x, y]`` (the pairs hold the same objects) or
-/// an (N, 2) array (the pairs hold its rows, ``points[i]``).
+/// an (N, 2) array (the pairs hold its rows, ``points[i]``), no wider than
+/// float64 and none masked: distances are computed in float64.
 #[pyfunction]
 #[pyo3(signature = (polygons, points, max_dist = common::MaxDist(10.0)), text_signature = "(polygons, points, max_dist=10.0)")]
 fn main<'py>(
@@ -117,10 +132,11 @@ fn main<'py>(
     points: &Bound<'py, PyAny>,
     max_dist: common::MaxDist,
 ) -> PyResult<Bound<'py, PyList>> {
-    let polygons = common::items("polygons", polygons)?;
-    let mut sites = Vec::with_capacity(polygons.len());
-    for (i, poly) in polygons.iter().enumerate() {
-        let poly = common::polygon::<Polygon>(i, poly)?.get();
+    common::refuse_one_shot("polygons", polygons)?;
+    let polygons = common::polygons::<Polygon>(polygons, &RUST_FIELDS)?;
+    let mut sites = common::vec_for(polygons.len())?;
+    for poly in &polygons {
+        let poly = poly.get();
         sites.push(Site {
             center: poly.center,
             area: poly.area,
@@ -131,14 +147,15 @@ fn main<'py>(
     // Below this size handing the GIL over costs more than the work: getting it
     // back can mean waiting out another thread's switch interval (5 ms).
     let picks = if sites.len() + coords.len() > grid::LARGE {
-        // Both cores, this process's own threads (a forked child makes new
-        // ones), and Ctrl-C checked every 20 ms while they work.
+        // Both cores, on worker threads no other call shares (a forked child
+        // makes new ones), and Ctrl-C checked every 20 ms while they work.
         common::parallel::detach(py, |cancel| {
             grid::select(&sites, &coords, max_dist, &|| cancel.requested())
         })?
     } else {
         grid::select(&sites, &coords, max_dist, &|| false)
     };
+    let picks = picks.map_err(common::no_memory)?;
     common::pairs(py, &points, &polygons, picks)
 }
 
@@ -163,16 +180,18 @@ pub struct Site {
 ///
 /// The baseline's loops, with `select_best_polygon`'s rule folded in: `best`
 /// is the first close polygon, replaced only by a strictly smaller area.
+/// `picks` is where they go: empty, with room for one per point, so it never
+/// grows (the caller asks for that memory, and a failure raises MemoryError).
 /// `check` runs before each point; its error stops the loop.
 /// `grid::select` gives the same answer faster; this is its reference.
 pub fn select<E>(
     sites: &[Site],
     points: &[[f64; 2]],
     max_dist: f64,
+    mut picks: Vec<(usize, usize)>,
     mut check: impl FnMut() -> Result<(), E>,
 ) -> Result<Vec<(usize, usize)>, E> {
     let t = squared_threshold(max_dist);
-    let mut picks = Vec::new();
     for (p, &[px, py]) in points.iter().enumerate() {
         check()?;
         let (mut best, mut best_area) = (None, f64::NAN);
@@ -226,7 +245,8 @@ mod tests {
 
     /// `select` with nothing to interrupt it.
     pub(crate) fn plain(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-        let Ok(picks) = select(sites, points, max_dist, || Ok::<(), Infallible>(()));
+        let picks = Vec::with_capacity(points.len());
+        let Ok(picks) = select(sites, points, max_dist, picks, || Ok::<(), Infallible>(()));
         picks
     }
 
@@ -241,6 +261,7 @@ mod tests {
             &[site(0.0, 0.0, 1.0)],
             &[[0.0, 0.0]; 5],
             10.0,
+            Vec::with_capacity(5),
             stop_at_third,
         );
         assert_eq!(result, Err("stop"));

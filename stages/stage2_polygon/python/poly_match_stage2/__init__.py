@@ -39,7 +39,8 @@ class Polygon(_core.Polygon):
     """A polygon given by the x and y coordinates of its vertices (stored as float64).
 
     ``x``, ``y`` and ``center`` live in Rust (each read returns a new float64
-    array); ``area()`` is Python, cached in the instance's ``__dict__``.
+    array); ``area()`` is Python, cached in the instance's ``__dict__``. Keeps
+    copies: editing the caller's ``x`` afterwards does not move the polygon.
     """
 
     _area: float | None = None

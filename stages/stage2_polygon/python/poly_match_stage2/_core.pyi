@@ -15,7 +15,9 @@ _F64 = npt.NDArray[np.float64]
 class Polygon:
     """A polygon given by the x and y coordinates of its vertices (stored as float64).
 
-    Immutable (a ``frozen`` pyclass); subclassable.
+    Immutable (a ``frozen`` pyclass); subclassable. Keeps copies of ``x`` and ``y``:
+    editing the caller's arrays afterwards does not move it (the baseline's Polygon keeps
+    a float64 array as it is given).
     """
 
     def __new__(cls, x: npt.ArrayLike, y: npt.ArrayLike) -> Self: ...

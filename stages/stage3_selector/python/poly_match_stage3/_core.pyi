@@ -1,6 +1,6 @@
 """Stage 3's compiled module (src/lib.rs): the whole selector in Rust."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, SupportsIndex
 
 import numpy as np
@@ -15,7 +15,9 @@ _F64 = npt.NDArray[np.float64]
 class Polygon:
     """A polygon given by the x and y coordinates of its vertices (stored as float64).
 
-    Immutable (a ``frozen`` pyclass); subclassable.
+    Immutable (a ``frozen`` pyclass); subclassable. Keeps copies of ``x`` and ``y``:
+    editing the caller's arrays afterwards does not move it (the baseline's Polygon keeps
+    a float64 array as it is given).
     """
 
     def __new__(cls, x: npt.ArrayLike, y: npt.ArrayLike) -> Self: ...
@@ -35,10 +37,13 @@ class Polygon:
     def __reduce_ex__(self, protocol: SupportsIndex, /) -> str | tuple[Any, ...]: ...
 
 def main(
-    polygons: Iterable[Polygon], points: Iterable[Any], max_dist: float = 10.0
+    polygons: Collection[Polygon], points: Iterable[Any], max_dist: float = 10.0
 ) -> list[tuple[Any, Polygon]]:
     """``(point, polygon)`` for every point with a polygon closer than ``max_dist``.
 
     The polygon of least area among the close ones (the first on a tie). ``points``: a
     list of ``[x, y]`` (the pairs hold the same objects) or an (N, 2) array (its rows).
+    ``polygons`` is read once for every point: a one-shot iterator (a generator) raises
+    TypeError. Points wider than float64 (``np.longdouble``) raise TypeError, masked ones
+    (``np.ma``) ValueError: distances are computed in float64.
     """
