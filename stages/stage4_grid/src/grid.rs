@@ -9,6 +9,7 @@
 //! tree instead (`crate::kdtree`), which takes or skips whole boxes of them.
 use std::collections::TryReserveError;
 
+use common::{try_filled, try_vec};
 use rayon::prelude::*;
 
 use crate::kdtree::{self, Best, Entry, LEAF, Node, Stack};
@@ -36,18 +37,25 @@ pub fn select(
     stop: &(impl Fn() -> bool + Sync),
 ) -> Result<Vec<(usize, usize)>, TryReserveError> {
     let large = sites.len() + points.len() > LARGE;
-    let Some(grid) = Grid::new(sites, points, max_dist, large) else {
+    let Some(grid) = Grid::new(sites, points, max_dist, large)? else {
         return Ok(Vec::new());
     };
     if !large {
-        return Ok(grid.select(points, 0, stop));
+        return grid.select(points, 0, stop);
     }
-    let parts: Vec<_> = points
+    // Each chunk's picks go to a slot made before the threads start: they ask
+    // for no memory but their picks' (an error, not an abort, if it is not there).
+    let mut parts = try_vec(points.len().div_ceil(CHUNK))?;
+    points
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(k, chunk)| grid.select(chunk, k * CHUNK, stop))
-        .collect();
-    Ok(parts.concat())
+        .collect_into_vec(&mut parts);
+    let mut picks = try_vec(parts.iter().flatten().map(Vec::len).sum())?;
+    for part in parts {
+        picks.extend(part?);
+    }
+    Ok(picks)
 }
 
 /// The cells of the box, `nx` x `ny`, numbered row by row. With `starts[c] =
@@ -77,7 +85,12 @@ struct Grid<'a> {
 
 impl<'a> Grid<'a> {
     /// None when no center can be close to any point.
-    fn new(sites: &'a [Site], points: &[[f64; 2]], max_dist: f64, parallel: bool) -> Option<Self> {
+    fn new(
+        sites: &'a [Site],
+        points: &[[f64; 2]],
+        max_dist: f64,
+        parallel: bool,
+    ) -> Result<Option<Self>, TryReserveError> {
         let t = squared_threshold(max_dist);
         // A pair passing `dx*dx + dy*dy < t` is within max_dist * (1 + 4 ulp) on
         // each axis; 1e-9 covers that, and the floor keeps subnormal squares safe.
@@ -92,7 +105,7 @@ impl<'a> Grid<'a> {
         let lo = [s_lo[0].max(p_lo[0] - reach), s_lo[1].max(p_lo[1] - reach)];
         let hi = [s_hi[0].min(p_hi[0] + reach), s_hi[1].min(p_hi[1] + reach)];
         if t == 0.0 || !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
-            return None;
+            return Ok(None);
         }
         // Cells of reach / 2: a point's circle spans at most 6 x 6 of them. At
         // most about one cell per site: a wide, mostly empty box (clusters far
@@ -113,8 +126,9 @@ impl<'a> Grid<'a> {
             true => axis(y, lo[1], per_cell, ny) * nx + axis(x, lo[0], per_cell, nx),
             false => OUT,
         };
-        let cells: Vec<usize> = sites.iter().map(|s| cell_of(s.center)).collect();
-        let mut counts = vec![0; nx * ny];
+        let mut cells = try_vec(sites.len())?;
+        cells.extend(sites.iter().map(|s| cell_of(s.center)));
+        let mut counts = try_filled(0, nx * ny)?;
         // `OUT` is no index of `counts`: `get_mut` skips it with no test of its own.
         for &c in &cells {
             if let Some(count) = counts.get_mut(c) {
@@ -122,7 +136,7 @@ impl<'a> Grid<'a> {
             }
         }
         let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
-        let mut starts = Vec::with_capacity(nx * ny + 1);
+        let mut starts = try_vec(nx * ny + 1)?;
         let (mut at, mut crowd, mut crowded) = (0, light, 0);
         for count in &mut counts {
             starts.push((at, crowded));
@@ -132,7 +146,7 @@ impl<'a> Grid<'a> {
             };
         }
         starts.push((at, crowded));
-        let mut entries = vec![Entry::default(); crowd];
+        let mut entries = try_filled(Entry::default(), crowd)?;
         for (index, (site, &c)) in sites.iter().zip(&cells).enumerate() {
             if let Some(at) = counts.get_mut(c) {
                 let key = kdtree::key(site.area, index);
@@ -144,9 +158,9 @@ impl<'a> Grid<'a> {
             }
         }
         let (height, size) = kdtree::shape(crowd - light);
-        let mut nodes = vec![Node::default(); size];
+        let mut nodes = try_filled(Node::default(), size)?;
         kdtree::build(&mut nodes, &mut entries[light..], light, parallel);
-        Some(Grid {
+        Ok(Some(Grid {
             sites,
             any_nan: sites.iter().any(|s| s.area.is_nan()),
             t,
@@ -160,7 +174,7 @@ impl<'a> Grid<'a> {
             entries,
             nodes,
             height,
-        })
+        }))
     }
 
     /// The picks of `points`, numbered from `first_index`, until `stop` says so.
@@ -169,9 +183,10 @@ impl<'a> Grid<'a> {
         points: &[[f64; 2]],
         first_index: usize,
         stop: &impl Fn() -> bool,
-    ) -> Vec<(usize, usize)> {
-        // The tree nodes a walk has still to open: one stack for all the points.
-        let mut stack = Vec::with_capacity(64);
+    ) -> Result<Vec<(usize, usize)>, TryReserveError> {
+        // The tree nodes a walk has still to open: one stack for all the points,
+        // never deeper than the tree.
+        let mut stack = try_vec(kdtree::DEPTH)?;
         let mut pick = |p| match self.any_nan {
             false => self.pick::<false>(&mut stack, p),
             true => self.pick::<true>(&mut stack, p),
@@ -181,7 +196,9 @@ impl<'a> Grid<'a> {
             .take_while(|_| !stop())
             .enumerate()
             .filter_map(|(p, &point)| pick(point).map(|i| (first_index + p, i)));
-        picks.collect()
+        let mut out = try_vec(points.len())?;
+        out.extend(picks);
+        Ok(out)
     }
 
     /// The polygon `point` picks, if any: the cells around it, then the tree.

@@ -154,6 +154,9 @@ pub fn bounds(centers: impl Iterator<Item = [f64; 2]>) -> ([f64; 2], [f64; 2]) {
 /// walk, so that a walk allocates nothing.
 pub type Stack = Vec<(usize, u32)>;
 
+/// Room a `Stack` needs: it holds at most one node per level of the tree.
+pub const DEPTH: usize = usize::BITS as usize;
+
 /// What one point has found so far: the least key among the close centers
 /// and, with `NAN`, the least close index. Small enough to stay in registers:
 /// each step takes it and returns it.
