@@ -36,11 +36,10 @@ pub fn select(
     max_dist: f64,
     stop: &(impl Fn() -> bool + Sync),
 ) -> Result<Vec<(usize, usize)>, TryReserveError> {
-    let large = sites.len() + points.len() > LARGE;
-    let Some(grid) = Grid::new(sites, points, max_dist, large)? else {
+    let Some(grid) = Grid::new(sites, points, max_dist)? else {
         return Ok(Vec::new());
     };
-    if !large {
+    if sites.len() + points.len() <= LARGE {
         return grid.select(points, 0, stop);
     }
     // Each chunk's picks go to a slot made before the threads start: they ask
@@ -58,10 +57,10 @@ pub fn select(
     Ok(picks)
 }
 
-/// The cells of the box, `nx` x `ny`, numbered row by row. With `starts[c] =
-/// (s, k)`, cell `c` holds `entries[s..]` up to the next cell's `s`, and `k`
-/// crowded cells come before it: their centers (none in their cell) are in
-/// the tree, `nodes` of `height`, over the last entries.
+/// The cells of the box, `cells[0]` x `cells[1]`, numbered row by row. With
+/// `starts[c] = (s, k)`, cell `c` holds `entries[s..]` up to the next cell's
+/// `s`, and `k` crowded cells come before it: their centers (none in their
+/// cell) are in the tree, `nodes`, over the last entries.
 struct Grid<'a> {
     sites: &'a [Site],
     /// Some area is NaN: then a point also tracks its first close polygon.
@@ -70,17 +69,15 @@ struct Grid<'a> {
     t: f64,
     /// How far a close center can be on each axis, with room for rounding.
     reach: f64,
-    /// The box holding every site that can be close to a point.
-    lo: [f64; 2],
-    hi: [f64; 2],
+    /// The box holding every site that can be close to a point, `[lo, hi]`.
+    bounds: [[f64; 2]; 2],
     /// 1 / the cell size: a multiply per lookup instead of a divide.
     per_cell: f64,
-    nx: usize,
-    ny: usize,
+    /// Columns and rows.
+    cells: [usize; 2],
     starts: Vec<(usize, usize)>,
     entries: Vec<Entry>,
     nodes: Vec<Node>,
-    height: u32,
 }
 
 impl<'a> Grid<'a> {
@@ -89,7 +86,6 @@ impl<'a> Grid<'a> {
         sites: &'a [Site],
         points: &[[f64; 2]],
         max_dist: f64,
-        parallel: bool,
     ) -> Result<Option<Self>, TryReserveError> {
         let t = squared_threshold(max_dist);
         // A pair passing `dx*dx + dy*dy < t` is within max_dist * (1 + 4 ulp) on
@@ -149,31 +145,24 @@ impl<'a> Grid<'a> {
         let mut entries = try_filled(Entry::default(), crowd)?;
         for (index, (site, &c)) in sites.iter().zip(&cells).enumerate() {
             if let Some(at) = counts.get_mut(c) {
-                let key = kdtree::key(site.area, index);
-                entries[*at] = Entry {
-                    xy: site.center,
-                    key,
-                };
+                let (xy, key) = (site.center, kdtree::key(site.area, index));
+                entries[*at] = Entry { xy, key };
                 *at += 1;
             }
         }
-        let (height, size) = kdtree::shape(crowd - light);
-        let mut nodes = try_filled(Node::default(), size)?;
-        kdtree::build(&mut nodes, &mut entries[light..], light, parallel);
+        let mut nodes = try_filled(Node::default(), kdtree::size(crowd - light))?;
+        kdtree::build(&mut nodes, &mut entries[light..], light);
         Ok(Some(Grid {
             sites,
             any_nan: sites.iter().any(|s| s.area.is_nan()),
             t,
             reach,
-            lo,
-            hi,
+            bounds: [lo, hi],
             per_cell,
-            nx,
-            ny,
+            cells: [nx, ny],
             starts,
             entries,
             nodes,
-            height,
         }))
     }
 
@@ -203,25 +192,25 @@ impl<'a> Grid<'a> {
 
     /// The polygon `point` picks, if any: the cells around it, then the tree.
     fn pick<const NAN: bool>(&self, stack: &mut Stack, point: [f64; 2]) -> Option<usize> {
-        let ([px, py], r, (lo, hi)) = (point, self.reach, (self.lo, self.hi));
+        let ([px, py], r, [lo, hi]) = (point, self.reach, self.bounds);
         // Outside the box grown by `reach`, or not a number: close to no site.
         if !(px >= lo[0] - r && px <= hi[0] + r && py >= lo[1] - r && py <= hi[1] + r) {
             return None;
         }
         // The exact value px - reach is <= every close center's x, and rounding
         // is monotone, so the computed bound is too.
-        let [x0, x1] = [px - r, px + r].map(|v| axis(v, lo[0], self.per_cell, self.nx));
-        let [y0, y1] = [py - r, py + r].map(|v| axis(v, lo[1], self.per_cell, self.ny));
+        let [nx, ny] = self.cells;
+        let [x0, x1] = [px - r, px + r].map(|v| axis(v, lo[0], self.per_cell, nx));
+        let [y0, y1] = [py - r, py + r].map(|v| axis(v, lo[1], self.per_cell, ny));
         let (mut best, mut crowded) = (Best::<NAN>::NOTHING, false);
         for row in y0..=y1 {
-            let (a, crowds_before) = self.starts[row * self.nx + x0];
-            let (b, crowds_after) = self.starts[row * self.nx + x1 + 1];
+            let (a, crowds_before) = self.starts[row * nx + x0];
+            let (b, crowds_after) = self.starts[row * nx + x1 + 1];
             best = best.scan(&self.entries[a..b], point, self.t);
             crowded |= crowds_after > crowds_before;
         }
         if crowded {
-            let tree = (&self.nodes[..], self.height);
-            best = best.walk(stack, tree, &self.entries, point, self.t);
+            best = best.walk(stack, &self.nodes, &self.entries, point, self.t);
         }
         best.pick(|i| self.sites[i].area)
     }

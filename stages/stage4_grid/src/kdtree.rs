@@ -68,71 +68,55 @@ impl Node {
     }
 }
 
-/// The levels below the root of the tree of `n` centers, and its nodes: each
-/// node is halved until a leaf holds at most `LEAF` (ceil(n / 2^height) <=
-/// LEAF), all leaves at one depth.
-pub fn shape(n: usize) -> (u32, usize) {
+/// The nodes of the tree of `n` centers: each node is halved until a leaf
+/// holds at most `LEAF` (ceil(n / 2^height) <= LEAF), all leaves at one depth,
+/// so there are 2^(height + 1) - 1 of them.
+pub fn size(n: usize) -> usize {
     let height = usize::BITS - (n.saturating_sub(1) / LEAF).leading_zeros();
-    (height, (2 << height) - 1)
+    (2 << height) - 1
 }
 
 /// Builds the tree of `entries` (which begin at `start` in the whole array)
-/// into `nodes`, depth first: a node of height `h` at `k` has its children at
-/// `k + 1` and `k + 2^h`.
-pub fn build(nodes: &mut [Node], entries: &mut [Entry], start: usize, parallel: bool) {
-    let space = bounds(entries.iter().map(|e| e.xy));
-    split(nodes, entries, start, space.into(), parallel);
-}
-
-/// Builds the node of `entries` into `nodes[0]`, and returns it. Until it is a
-/// leaf, it halves them at the median along the longer side of `space` (a box
-/// they lie in) and builds both halves: they hold equal shares whatever the
-/// layout, so the tree is log2(n) deep. A node's box is its children's.
-fn split(
-    nodes: &mut [Node],
-    entries: &mut [Entry],
-    start: usize,
-    space: [[f64; 2]; 2],
-    parallel: bool,
-) -> Node {
+/// into `nodes` (`size(entries.len())` of them), depth first: a node of height
+/// `h` at `k` has its children at `k + 1` and `k + 2^h`. Returns the root.
+///
+/// Until a node is a leaf, it halves its centers at the median along the
+/// longer side of their box and builds both halves: they hold equal shares
+/// whatever the layout, so the tree is log2(n) deep.
+pub fn build(nodes: &mut [Node], entries: &mut [Entry], start: usize) -> Node {
     let Some((node, below)) = nodes.split_first_mut() else {
         return Node::default(); // no tree has an empty slice of nodes
     };
-    let [lo, hi] = space;
+    let (lo, hi) = bounds(entries.iter().map(|e| e.xy));
     // A leaf, or all at one spot (a box of size zero: near == far, so no walk
     // opens it, nor reads the nodes below).
-    let (lo, hi, least, first) = if below.is_empty() || lo == hi {
-        let (lo, hi) = bounds(entries.iter().map(|e| e.xy));
+    let (least, first) = if below.is_empty() || lo == hi {
         let least = entries.iter().map(|e| e.key).min().unwrap_or(NONE);
         let first = entries.iter().map(|e| e.key as u64 as usize).min();
-        (lo, hi, least, first.unwrap_or(usize::MAX))
+        (least, first.unwrap_or(usize::MAX))
     } else {
         let axis = usize::from(hi[1] - lo[1] > hi[0] - lo[0]);
         let mid = entries.len() / 2;
         entries.select_nth_unstable_by(mid, |a, b| a.xy[axis].total_cmp(&b.xy[axis]));
-        let (mut left_space, mut right_space) = (space, space);
-        (left_space[1][axis], right_space[0][axis]) =
-            (entries[mid].xy[axis], entries[mid].xy[axis]);
         let (lower, upper) = entries.split_at_mut(mid);
         let (lower_nodes, upper_nodes) = below.split_at_mut(below.len() / 2);
-        let mut left = move || split(lower_nodes, lower, start, left_space, parallel);
-        let mut right = move || split(upper_nodes, upper, start + mid, right_space, parallel);
-        let (l, r) = match parallel && mid > SPLIT_BUILD {
+        let mut left = move || build(lower_nodes, lower, start);
+        let mut right = move || build(upper_nodes, upper, start + mid);
+        // On a worker of the call's pool (a large call), big halves are built
+        // on two cores at once.
+        let (l, r) = match mid > SPLIT_BUILD && rayon::current_thread_index().is_some() {
             true => rayon::join(left, right),
             false => (left(), right()),
         };
-        let lo = [l.lo[0].min(r.lo[0]), l.lo[1].min(r.lo[1])];
-        let hi = [l.hi[0].max(r.hi[0]), l.hi[1].max(r.hi[1])];
-        (lo, hi, l.least.min(r.least), l.first.min(r.first))
+        (l.least.min(r.least), l.first.min(r.first))
     };
-    let end = start + entries.len();
     *node = Node {
         lo,
         hi,
         least,
         first,
         start,
-        end,
+        end: start + entries.len(),
     };
     *node
 }
@@ -186,17 +170,17 @@ impl<const NAN: bool> Best<NAN> {
         self
     }
 
-    /// Walks a tree (its nodes, as `build` lays them out, and its height); `t`
-    /// is the squared threshold.
+    /// Walks a tree (its nodes, as `build` lays them out, `size(n)` of them);
+    /// `t` is the squared threshold.
     pub fn walk(
         mut self,
         stack: &mut Stack,
-        (nodes, height): (&[Node], u32),
+        nodes: &[Node],
         entries: &[Entry],
         point: [f64; 2],
         t: f64,
     ) -> Self {
-        let (mut k, mut h) = (0, height);
+        let (mut k, mut h) = (0, nodes.len().ilog2());
         loop {
             let node = &nodes[k];
             // Unless nothing below can beat the best so far (nor come first).
