@@ -13,7 +13,10 @@
 use std::collections::TryReserveError;
 
 use numpy::prelude::*;
-use numpy::{PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyUntypedArray, get_array_module};
+use numpy::{
+    PyArray1, PyArray2, PyArrayDescr, PyArrayDyn, PyReadonlyArray1, PyUntypedArray,
+    get_array_module,
+};
 use pyo3::PyClass;
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -49,8 +52,11 @@ pub fn try_filled<T: Clone>(value: T, n: usize) -> Result<Vec<T>, TryReserveErro
 }
 
 /// `v.push(item)`, or MemoryError where the Vec cannot grow.
+#[inline]
 pub fn push<T>(v: &mut Vec<T>, item: T) -> PyResult<()> {
-    v.try_reserve(1).map_err(no_memory)?;
+    if v.len() == v.capacity() {
+        v.try_reserve(1).map_err(no_memory)?;
+    }
     v.push(item);
     Ok(())
 }
@@ -67,6 +73,7 @@ const SIGNAL_EVERY: usize = 4096;
 
 /// Before item `k` of a long loop: every [`SIGNAL_EVERY`] items, let Python
 /// handle signals (and raise what a handler raises).
+#[inline]
 fn tick(py: Python<'_>, k: usize) -> PyResult<()> {
     if k % SIGNAL_EVERY == SIGNAL_EVERY - 1 {
         py.check_signals()?;
@@ -127,10 +134,11 @@ pub fn polygons<'py, T: PyClass>(
         let poly = item
             .cast_into::<T>()
             .map_err(|err| not_a::<T>(i, &err.into_inner()))?;
-        let class = poly.as_any().get_type();
-        if !checked.contains(&class.as_type_ptr()) {
-            refuse_overrides::<T>(&class, fields)?;
-            push(&mut checked, class.as_type_ptr())?;
+        // The class's address, compared: no reference to the class taken per polygon.
+        let class = poly.as_any().get_type_ptr();
+        if !checked.contains(&class) {
+            refuse_overrides::<T>(&poly.as_any().get_type(), fields)?;
+            push(&mut checked, class)?;
         }
         Ok(poly)
     })
@@ -203,18 +211,8 @@ pub fn coordinates(name: &str, values: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> 
 /// A point `[x, y]`: a 1-D array, list or tuple of 2 real numbers. `name` is
 /// only called to build an error message, so the usual case allocates nothing.
 pub fn point(obj: &Bound<'_, PyAny>, name: impl Fn() -> String) -> PyResult<[f64; 2]> {
-    // The baseline's points are float64 arrays: read them with no numpy call,
-    // but only where rust-numpy reads them right (aligned, whole-item strides),
-    // and only a plain ndarray (a masked array's values may not count).
-    if let Ok(array) = obj.cast::<PyArray1<f64>>() {
-        if array.len() == 2
-            && plain(array.as_untyped())
-            && array.is_exact_instance_of::<PyUntypedArray>()
-        {
-            if let (Some(x), Some(y)) = (array.get_owned(0), array.get_owned(1)) {
-                return Ok([x, y]);
-            }
-        }
+    if let Some(xy) = float64_pair(obj) {
+        return Ok(xy);
     }
     let array = point_values(&name(), obj).map_err(|err| {
         if !obj.is_instance_of::<PyString>() {
@@ -235,6 +233,25 @@ pub fn point(obj: &Bound<'_, PyAny>, name: impl Fn() -> String) -> PyResult<[f64
     }
     let xy = to_f64_vec(&array)?;
     Ok([xy[0], xy[1]])
+}
+
+/// The baseline's points, float64 arrays `[x, y]`, read with no numpy call:
+/// only a plain ndarray (a masked array's values may not count) of numpy's own
+/// native float64 dtype (the one object numpy hands out for it: a pointer
+/// comparison, not a dtype comparison through numpy's API), aligned and with a
+/// whole-item stride, where rust-numpy reads it right. None for anything else.
+fn float64_pair(obj: &Bound<'_, PyAny>) -> Option<[f64; 2]> {
+    static FLOAT64: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
+    let array = obj.cast_exact::<PyUntypedArray>().ok()?;
+    let float64 = FLOAT64.get_or_init(obj.py(), || numpy::dtype::<f64>(obj.py()).unbind());
+    let descr = array.dtype();
+    let plain = array.is_aligned() && array.strides().iter().all(|s| s % 8 == 0);
+    if !(descr.is(float64) && array.shape() == [2] && plain) {
+        return None;
+    }
+    // SAFETY: an ndarray of one dimension and numpy's float64 dtype is a PyArray1<f64>.
+    let array = unsafe { array.as_any().cast_unchecked::<PyArray1<f64>>() };
+    Some([array.get_owned(0)?, array.get_owned(1)?])
 }
 
 /// `np.asarray(obj)` for points, whose distances the stages compute in float64:
