@@ -20,6 +20,7 @@ use numpy::{
 use pyo3::PyClass;
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pyclass::boolean_struct::True;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyString, PyType};
 use pyo3::{ffi, intern};
@@ -91,33 +92,44 @@ fn tick(py: Python<'_>, k: usize) -> PyResult<()> {
 /// exact `list` is read from its storage: a subclass may override `__iter__`,
 /// and `for poly in polygons` in the baseline would see what it yields.
 pub fn items<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    read_each(name, obj, |_, item| Ok(item))
+    let mut out = vec_for(list_len(obj))?;
+    read_each(
+        name,
+        obj,
+        #[inline(always)]
+        |_, item| push(&mut out, item),
+    )?;
+    Ok(out)
 }
 
-/// `each(k, item)` for the items of `obj` as [`items`] reads them, collected.
-fn read_each<'py, T>(
+/// The length of an exact list (room to make before [`read_each`]), else 0.
+fn list_len(obj: &Bound<'_, PyAny>) -> usize {
+    obj.cast_exact::<PyList>().map_or(0, |list| list.len())
+}
+
+/// `each(k, item)` for the items of `obj`, in order, as [`items`] reads them.
+#[inline(always)]
+fn read_each<'py>(
     name: &str,
     obj: &Bound<'py, PyAny>,
-    mut each: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<T>,
-) -> PyResult<Vec<T>> {
+    mut each: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
     let py = obj.py();
     if let Ok(list) = obj.cast_exact::<PyList>() {
-        let mut out = vec_for(list.len())?;
         for (k, item) in list.iter().enumerate() {
             tick(py, k)?;
-            push(&mut out, each(k, item)?)?;
+            each(k, item)?;
         }
-        return Ok(out);
+        return Ok(());
     }
     let iter = obj.try_iter().map_err(|_| {
         PyTypeError::new_err(format!("{name} must be a list, not {}", type_name(obj)))
     })?;
-    let mut out = Vec::new();
     for (k, item) in iter.enumerate() {
         tick(py, k)?;
-        push(&mut out, each(k, item?)?)?;
+        each(k, item?)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The polygons of one search, each a `T` (the stage's Polygon or a subclass),
@@ -125,23 +137,64 @@ fn read_each<'py, T>(
 ///
 /// No class met may replace one of `fields` ([`refuse_overrides`], once per
 /// class per call).
-pub fn polygons<'py, T: PyClass>(
+pub fn polygons<'py, T: PyClass<Frozen = True> + Sync>(
     obj: &Bound<'py, PyAny>,
     fields: &RustFields,
 ) -> PyResult<Vec<Bound<'py, T>>> {
-    let mut checked = Vec::new();
-    read_each("polygons", obj, |i, item| {
-        let poly = item
-            .cast_into::<T>()
-            .map_err(|err| not_a::<T>(i, &err.into_inner()))?;
-        // The class's address, compared: no reference to the class taken per polygon.
-        let class = poly.as_any().get_type_ptr();
-        if !checked.contains(&class) {
-            refuse_overrides::<T>(&poly.as_any().get_type(), fields)?;
-            push(&mut checked, class)?;
+    Ok(read_polygons(obj, fields, |_: &T| ())?.0)
+}
+
+/// [`polygons`], and `read(polygon)` for each: what the search needs of it,
+/// taken in the same pass, while the object is in the CPU's cache (a second
+/// loop over a thousand objects costs about as much again).
+pub fn read_polygons<'py, T: PyClass<Frozen = True> + Sync, S>(
+    obj: &Bound<'py, PyAny>,
+    fields: &RustFields,
+    mut read: impl FnMut(&T) -> S,
+) -> PyResult<(Vec<Bound<'py, T>>, Vec<S>)> {
+    let (mut checked, n) = (Vec::new(), list_len(obj));
+    let (mut polygons, mut values) = (vec_for(n)?, vec_for(n)?);
+    // Inlined, with the rare paths in functions of their own: the loop stays
+    // small enough for the CPU to fetch several polygons from memory at once.
+    read_each(
+        "polygons",
+        obj,
+        #[inline(always)]
+        |i, item| {
+            let poly = item
+                .cast_into::<T>()
+                .map_err(|err| not_a::<T>(i, &err.into_inner()))?;
+            // The class's address, compared: no reference to the class taken per polygon.
+            if checked.last() != Some(&poly.as_any().get_type_ptr()) {
+                check_class::<T>(&mut checked, poly.as_any(), fields)?;
+            }
+            push(&mut values, read(poly.get()))?;
+            push(&mut polygons, poly)
+        },
+    )?;
+    Ok((polygons, values))
+}
+
+/// [`refuse_overrides`] for `obj`'s class, unless it is among `checked`; then
+/// that class goes last in `checked`, where the next polygon's is looked for first.
+#[cold]
+#[inline(never)]
+fn check_class<T: PyClass>(
+    checked: &mut Vec<*mut ffi::PyTypeObject>,
+    obj: &Bound<'_, PyAny>,
+    fields: &RustFields,
+) -> PyResult<()> {
+    let class = obj.get_type_ptr();
+    match checked.iter().position(|&c| c == class) {
+        Some(k) => checked.remove(k),
+        None => {
+            refuse_overrides::<T>(&obj.get_type(), fields)?;
+            checked.try_reserve(1).map_err(no_memory)?;
+            class
         }
-        Ok(poly)
-    })
+    };
+    checked.push(class);
+    Ok(())
 }
 
 /// A TypeError for a one-shot iterator (a generator, `iter(...)`, a file):
@@ -167,6 +220,8 @@ pub fn polygon<'a, 'py, T: PyClass>(
     item.cast::<T>().map_err(|_| not_a::<T>(i, item))
 }
 
+#[cold]
+#[inline(never)]
 fn not_a<T: PyClass>(i: usize, item: &Bound<'_, PyAny>) -> PyErr {
     let expected = item.py().get_type::<T>();
     let expected = expected
