@@ -15,14 +15,14 @@ use std::collections::TryReserveError;
 use numpy::prelude::*;
 use numpy::{
     PyArray1, PyArray2, PyArrayDescr, PyArrayDyn, PyReadonlyArray1, PyUntypedArray,
-    get_array_module,
+    get_array_module, npyffi,
 };
 use pyo3::PyClass;
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::boolean_struct::True;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyString, PyType};
+use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
 pub mod parallel;
@@ -202,6 +202,9 @@ fn check_class<T: PyClass>(
 /// it once per point, so the first point uses it up and no other finds a
 /// polygon: an answer no caller wants, and not one a single reading can give.
 pub fn refuse_one_shot(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    if obj.is_exact_instance_of::<PyList>() || obj.is_exact_instance_of::<PyTuple>() {
+        return Ok(()); // the usual case, known without making an iterator
+    }
     match obj.try_iter() {
         Ok(iter) if iter.is(obj) => Err(PyTypeError::new_err(format!(
             "{name} is a one-shot iterator ({}): the baseline's loop would use it up on \
@@ -299,14 +302,20 @@ fn float64_pair(obj: &Bound<'_, PyAny>) -> Option<[f64; 2]> {
     static FLOAT64: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
     let array = obj.cast_exact::<PyUntypedArray>().ok()?;
     let float64 = FLOAT64.get_or_init(obj.py(), || numpy::dtype::<f64>(obj.py()).unbind());
-    let descr = array.dtype();
-    let plain = array.is_aligned() && array.strides().iter().all(|s| s % 8 == 0);
-    if !(descr.is(float64) && array.shape() == [2] && plain) {
-        return None;
+    // SAFETY: an exact ndarray is a PyArrayObject. Its `dimensions` and
+    // `strides` hold `nd` numbers; with `nd == 1`, a length of 2, numpy's
+    // float64 dtype, the aligned flag and a stride of whole items, `data` and
+    // `data + stride` are two aligned f64 inside the array.
+    unsafe {
+        let a = &*npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr());
+        let ok = a.nd == 1 && *a.dimensions == 2 && a.descr.cast() == float64.as_ptr();
+        let stride = if a.nd == 1 { *a.strides } else { 1 };
+        if !(ok && a.flags & npyffi::NPY_ARRAY_ALIGNED != 0 && stride % 8 == 0) {
+            return None;
+        }
+        let x = a.data.cast::<f64>();
+        Some([*x, *x.byte_offset(stride)])
     }
-    // SAFETY: an ndarray of one dimension and numpy's float64 dtype is a PyArray1<f64>.
-    let array = unsafe { array.as_any().cast_unchecked::<PyArray1<f64>>() };
-    Some([array.get_owned(0)?, array.get_owned(1)?])
 }
 
 /// `np.asarray(obj)` for points, whose distances the stages compute in float64:
@@ -605,12 +614,16 @@ pub fn pairs<'py, T>(
     let list = new_list(py, picks.len())?;
     for (k, (p, i)) in picks.enumerate() {
         tick(py, k)?;
-        let (point, polygon) = (points.get(p)?, &polygons[i]);
-        // SAFETY: PyTuple_Pack takes borrowed references and returns a new
-        // one, or NULL with an exception set.
+        let (point, polygon) = (points.get(p)?, polygons[i].clone());
+        // SAFETY: PyTuple_New returns a new tuple, or NULL with an exception
+        // set; PyTuple_SetItem fills its two empty slots (in range: it cannot
+        // fail) with references we own (it takes them over), before anything
+        // else can see the tuple.
         let pair = unsafe {
-            let pair = ffi::PyTuple_Pack(2, point.as_ptr(), polygon.as_ptr());
-            Bound::from_owned_ptr_or_err(py, pair)?
+            let pair = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))?;
+            ffi::PyTuple_SetItem(pair.as_ptr(), 0, point.into_ptr());
+            ffi::PyTuple_SetItem(pair.as_ptr(), 1, polygon.into_any().into_ptr());
+            pair
         };
         list.set_item(k, pair)?;
     }
