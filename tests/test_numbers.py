@@ -261,6 +261,7 @@ def test_the_walkthroughs_stale_select_excerpt_is_caught(tmp_path) -> None:
     doc = tmp_path / "doc.md"
     block = (
         "```diff\n+    let (points, coords) = common::Points::read(points)?;\n"
+        "+    let picks = common::vec_for(coords.len())?;\n"
         "+    let picks = select(&sites, &coords, max_dist);\n```\n"
     )
     doc.write_text("<!--code:diff-stage3-->\n" + block)
@@ -269,7 +270,7 @@ def test_the_walkthroughs_stale_select_excerpt_is_caught(tmp_path) -> None:
     doc.write_text(block)
     (problem,) = workshop_excerpts.check(doc)
     assert "names no source" in problem
-    fixed = block.replace("max_dist);", "max_dist.0, || py.check_signals())?;")
+    fixed = block.replace("max_dist);", "max_dist.0, picks, || py.check_signals())?;")
     doc.write_text("<!--code:diff-stage3-->\n" + fixed)
     assert workshop_excerpts.check(doc) == []
 

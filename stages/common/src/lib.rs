@@ -137,11 +137,11 @@ fn read_each<'py>(
 ///
 /// No class met may replace one of `fields` ([`refuse_overrides`], once per
 /// class per call).
-pub fn polygons<'py, T: PyClass<Frozen = True> + Sync>(
+pub fn polygons<'py, T: PyClass>(
     obj: &Bound<'py, PyAny>,
     fields: &RustFields,
 ) -> PyResult<Vec<Bound<'py, T>>> {
-    Ok(read_polygons(obj, fields, |_: &T| ())?.0)
+    Ok(polygons_and(obj, fields, |_| ())?.0)
 }
 
 /// [`polygons`], and `read(polygon)` for each: what the search needs of it,
@@ -151,6 +151,16 @@ pub fn read_polygons<'py, T: PyClass<Frozen = True> + Sync, S>(
     obj: &Bound<'py, PyAny>,
     fields: &RustFields,
     mut read: impl FnMut(&T) -> S,
+) -> PyResult<(Vec<Bound<'py, T>>, Vec<S>)> {
+    polygons_and(obj, fields, |poly| read(poly.get()))
+}
+
+/// [`polygons`], and `read(polygon)` for each, in the same pass.
+#[inline(always)]
+fn polygons_and<'py, T: PyClass, S>(
+    obj: &Bound<'py, PyAny>,
+    fields: &RustFields,
+    mut read: impl FnMut(&Bound<'py, T>) -> S,
 ) -> PyResult<(Vec<Bound<'py, T>>, Vec<S>)> {
     let (mut checked, n) = (Vec::new(), list_len(obj));
     let (mut polygons, mut values) = (vec_for(n)?, vec_for(n)?);
@@ -168,7 +178,7 @@ pub fn read_polygons<'py, T: PyClass<Frozen = True> + Sync, S>(
             if checked.last() != Some(&poly.as_any().get_type_ptr()) {
                 check_class::<T>(&mut checked, poly.as_any(), fields)?;
             }
-            push(&mut values, read(poly.get()))?;
+            push(&mut values, read(&poly))?;
             push(&mut polygons, poly)
         },
     )?;
