@@ -302,7 +302,7 @@ def test_a_wrong_stage_is_not_timed_in_threads(monkeypatch, tmp_path):
 
 
 def test_outliers_json_and_table(tmp_path):
-    _built_or_skip("stage4")
+    _built_or_skip("stage4", outliers.REFERENCE)
     size = {"n_polygons": 3000, "n_points": 300}
     result = outliers.outliers(out=tmp_path, size=size, rounds=2, sample_seconds=0.005, quiet=True)
     assert json.loads((tmp_path / "outliers.json").read_text()) == result
@@ -320,6 +320,9 @@ def test_outliers_json_and_table(tmp_path):
         if case["name"] in ("two_clusters", "far_cluster"):  # checked against its clusters
             assert case["detail"] == "same picks as its clusters alone"
             continue
+        if case["name"] in outliers.LAYOUTS:  # checked against stage 3 at the run's size
+            assert case["detail"] == "same picks as stage3 at 3000x300"
+            continue
         # The outliers change no pick; only far_pair's point adds one (its far polygon).
         assert case["added_picks"] == (case["name"] == "far_pair")
         assert case["pairs"] == plain["pairs"] + case["added_picks"]
@@ -327,6 +330,36 @@ def test_outliers_json_and_table(tmp_path):
     for name in outliers.CASES:
         assert f"| `{name}`: " in table
     assert "within 3x" in table and "OPENBLAS_NUM_THREADS=" in table
+    # What the layouts are for: no close pair, every pair close, one per point.
+    assert cases["tight_cluster"]["pairs"] == cases["identical"]["pairs"] == 0
+    for name in ("inside_cluster", "max_dist_1e300", "max_dist_inf", "one_spot"):
+        assert cases[name]["pairs"] == 300, name
+    assert cases["huge_magnitudes"]["pairs"] == 300
+
+
+# Stage 4, except that it gives up on a max_dist too large for cells: right at 10,
+# wrong where every pair is close.
+GIVES_UP = """
+    from poly_match_stage4 import Polygon, generate_example, main as _main
+
+    def main(polygons, points, max_dist=10.0):
+        return [] if max_dist > 1e100 else _main(polygons, points, max_dist)
+"""
+
+
+def test_a_wrong_pick_on_a_layout_fails_the_outliers_run(monkeypatch, tmp_path, capsys):
+    _built_or_skip("stage4", outliers.REFERENCE)
+    _register(monkeypatch, tmp_path, "gives_up", GIVES_UP, answers="argmin")
+    argv = ["--stage", "gives_up", "--size", "3000x300", "--rounds", "1", "--quiet"]
+    argv += ["--sample-seconds", "0.002", "--out", str(tmp_path)]
+    assert outliers.main(argv) == 1
+    cases = {c["name"]: c for c in json.loads((tmp_path / "outliers.json").read_text())["cases"]}
+    for name in ("max_dist_1e300", "max_dist_inf"):
+        assert cases[name]["status"] == bench.WRONG, name
+        assert "differ from stage3's at 3000x300" in cases[name]["detail"]
+        assert cases[name]["median_s"] is None
+    assert cases["plain"]["status"] == cases["inside_cluster"]["status"] == bench.OK
+    assert "max_dist_inf" in capsys.readouterr().err
 
 
 # The baseline, except that a NaN area anywhere makes it pick the last polygon once.

@@ -261,6 +261,7 @@ def test_the_walkthroughs_stale_select_excerpt_is_caught(tmp_path) -> None:
     doc = tmp_path / "doc.md"
     block = (
         "```diff\n+    let (points, coords) = common::Points::read(points)?;\n"
+        "+    let picks = common::vec_for(coords.len())?;\n"
         "+    let picks = select(&sites, &coords, max_dist);\n```\n"
     )
     doc.write_text("<!--code:diff-stage3-->\n" + block)

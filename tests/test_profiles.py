@@ -128,8 +128,17 @@ def test_each_claim_can_fail():
     for stage, crate in [("stage3", "stage3_selector"), ("stage4", "stage4_grid")]:
         python_select = fake(stage, {f"{crate}::main (lib.rs:1)": 60, f"{MAIN};{SELECT}": 40})
         assert not analyse.claim_one_call(python_select).holds
+        assert not analyse.CLAIMS[stage](python_select).holds
         all_rust = fake(stage, {f"{crate}::main (lib.rs:1);{crate}::select (lib.rs:2)": 100})
         assert analyse.claim_one_call(all_rust).holds
+
+    # Stage 4: most of the Rust in the search, the cells and the trees, not in reading.
+    main4 = "stage4_grid::main (lib.rs:1)"
+    cells = f"{main4};stage4_grid::grid::Grid::pick (grid.rs:2)"
+    tree = f"{main4};stage4_grid::kdtree::Best<_>::walk (kdtree.rs:3)"
+    reading = f"{main4};common::polygon (lib.rs:4)"
+    assert analyse.claim_stage4(fake("stage4", {cells: 40, tree: 20, reading: 40})).holds
+    assert not analyse.claim_stage4(fake("stage4", {cells: 20, tree: 10, reading: 70})).holds
 
 
 def samply_fake(workers: dict[str, int]) -> Profile:
@@ -376,7 +385,7 @@ def test_rust_frames_are_named_with_file_and_line(recorded):
     assert not [f for f in frames if "$LT$" in f or re.search(r"::h[0-9a-f]{16}\b", f)]
 
 
-def test_samply_sees_the_rayon_workers_do_the_grid_work(recorded):
+def test_samply_sees_the_rayon_workers_do_the_search(recorded):
     prof = recorded("stage4_large", "samply")
     assert prof.meta["shown"] == "the timed calls", "the runner's marker was not found"
     claim = analyse.claim_workers(prof)

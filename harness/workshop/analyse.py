@@ -512,6 +512,23 @@ def claim_scipy(profile: Profile) -> Claim:
     return Claim(profile.name, statement, total >= MIN_SAMPLES and 0 < 2 * tree < total, evidence)
 
 
+# Stage 4's search: the grid's cells, and the k-d trees of the crowded ones.
+SEARCH = r"^<?stage4_grid::(grid|kdtree)::"
+
+
+def claim_stage4(profile: Profile) -> Claim:
+    statement = (
+        "stage4: the selection runs inside one Rust call, and most of its Rust samples are "
+        "the search (stage4_grid::grid, ::kdtree): the few cells around each point, where a "
+        "crowded cell's k-d tree takes or skips whole boxes of centers"
+    )
+    one = claim_one_call(profile)
+    rust = {s: n for s, n in profile.timed().items() if any(is_rust(f) for f in s)}
+    search = sum(n for s, n in rust.items() if any(re.search(SEARCH, f) for f in s))
+    evidence = f"{one.evidence}; in the search: {_pct(search, count(rust))} of the Rust samples"
+    return Claim(profile.name, statement, one.holds and 2 * search > count(rust), evidence)
+
+
 def _biggest(profile: Profile, key: str, statement: str) -> Claim:
     """``key`` is the biggest item of "where the time goes" in ``profile``'s timed calls."""
     cats = where_time_goes(profile)
@@ -589,7 +606,7 @@ CLAIMS: dict[str, Callable[[Profile], Claim]] = {
     "stage2": claim_stage2,
     "stage2.biggest": claim_stage2_biggest,
     "stage3": claim_one_call,
-    "stage4": claim_one_call,
+    "stage4": claim_stage4,
 }
 # Claims that hold on some CPUs only: the walkthrough quotes them with the machines they
 # hold on (``claim.KEY.on``). Stage 2's biggest item: select_best_polygon on the AVX2
@@ -607,28 +624,26 @@ def subject_of(key: str) -> str:
 
 # --- samply: every thread, no Python names ---------------------------------------------
 
-GRID = r"^<?stage4_grid::grid::"
-
 
 def worker_shares(profile: Profile) -> tuple[float, float]:
-    """The workers' share of every thread's samples, and the grid code's share of theirs."""
+    """The workers' share of every thread's samples, and the search's share of theirs."""
     workers = {s: n for s, n in profile.timed().items() if s[0] != "[main thread]"}
     total = count(workers)
-    grid = sum(n for s, n in workers.items() if any(re.search(GRID, f) for f in s))
+    grid = sum(n for s, n in workers.items() if any(re.search(SEARCH, f) for f in s))
     return total / max(profile.total, 1), grid / max(total, 1)
 
 
 def claim_workers(profile: Profile) -> Claim:
     statement = (
         f"{profile.name} (samply): rayon's worker threads do part of the work, and most of "
-        "the workers' samples are in the grid code (stage4_grid::grid)"
+        "the workers' samples are in the search (stage4_grid::grid, ::kdtree)"
     )
     workers = {s: n for s, n in profile.timed().items() if s[0] != "[main thread]"}
     total = count(workers)
-    grid = sum(n for s, n in workers.items() if any(re.search(GRID, f) for f in s))
+    grid = sum(n for s, n in workers.items() if any(re.search(SEARCH, f) for f in s))
     evidence = (
         f"worker threads: {_pct(total, profile.total)} of every thread's samples; "
-        f"in the grid code: {_pct(grid, total)} of the workers' samples"
+        f"in the search: {_pct(grid, total)} of the workers' samples"
     )
     return Claim(profile.name, statement, total >= MIN_SAMPLES and 2 * grid > total, evidence)
 

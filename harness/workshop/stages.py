@@ -78,7 +78,7 @@ STAGES: list[Stage] = [
     Stage(
         "stage4",
         "poly_match_stage4",
-        "Stage 4: a grid index, both cores for large inputs",
+        "Stage 4: grid cells and k-d trees, both cores for large inputs",
         answers="argmin",
         crate="stage4_grid",
     ),

@@ -13,12 +13,16 @@
 use std::collections::TryReserveError;
 
 use numpy::prelude::*;
-use numpy::{PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyUntypedArray, get_array_module};
+use numpy::{
+    PyArray1, PyArray2, PyArrayDescr, PyArrayDyn, PyReadonlyArray1, PyUntypedArray,
+    get_array_module, npyffi,
+};
 use pyo3::PyClass;
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pyclass::boolean_struct::True;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyString, PyType};
+use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
 pub mod parallel;
@@ -49,8 +53,11 @@ pub fn try_filled<T: Clone>(value: T, n: usize) -> Result<Vec<T>, TryReserveErro
 }
 
 /// `v.push(item)`, or MemoryError where the Vec cannot grow.
+#[inline]
 pub fn push<T>(v: &mut Vec<T>, item: T) -> PyResult<()> {
-    v.try_reserve(1).map_err(no_memory)?;
+    if v.len() == v.capacity() {
+        v.try_reserve(1).map_err(no_memory)?;
+    }
     v.push(item);
     Ok(())
 }
@@ -67,6 +74,7 @@ const SIGNAL_EVERY: usize = 4096;
 
 /// Before item `k` of a long loop: every [`SIGNAL_EVERY`] items, let Python
 /// handle signals (and raise what a handler raises).
+#[inline]
 fn tick(py: Python<'_>, k: usize) -> PyResult<()> {
     if k % SIGNAL_EVERY == SIGNAL_EVERY - 1 {
         py.check_signals()?;
@@ -84,33 +92,44 @@ fn tick(py: Python<'_>, k: usize) -> PyResult<()> {
 /// exact `list` is read from its storage: a subclass may override `__iter__`,
 /// and `for poly in polygons` in the baseline would see what it yields.
 pub fn items<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    read_each(name, obj, |_, item| Ok(item))
+    let mut out = vec_for(list_len(obj))?;
+    read_each(
+        name,
+        obj,
+        #[inline(always)]
+        |_, item| push(&mut out, item),
+    )?;
+    Ok(out)
 }
 
-/// `each(k, item)` for the items of `obj` as [`items`] reads them, collected.
-fn read_each<'py, T>(
+/// The length of an exact list (room to make before [`read_each`]), else 0.
+fn list_len(obj: &Bound<'_, PyAny>) -> usize {
+    obj.cast_exact::<PyList>().map_or(0, |list| list.len())
+}
+
+/// `each(k, item)` for the items of `obj`, in order, as [`items`] reads them.
+#[inline(always)]
+fn read_each<'py>(
     name: &str,
     obj: &Bound<'py, PyAny>,
-    mut each: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<T>,
-) -> PyResult<Vec<T>> {
+    mut each: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
     let py = obj.py();
     if let Ok(list) = obj.cast_exact::<PyList>() {
-        let mut out = vec_for(list.len())?;
         for (k, item) in list.iter().enumerate() {
             tick(py, k)?;
-            push(&mut out, each(k, item)?)?;
+            each(k, item)?;
         }
-        return Ok(out);
+        return Ok(());
     }
     let iter = obj.try_iter().map_err(|_| {
         PyTypeError::new_err(format!("{name} must be a list, not {}", type_name(obj)))
     })?;
-    let mut out = Vec::new();
     for (k, item) in iter.enumerate() {
         tick(py, k)?;
-        push(&mut out, each(k, item?)?)?;
+        each(k, item?)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The polygons of one search, each a `T` (the stage's Polygon or a subclass),
@@ -122,18 +141,70 @@ pub fn polygons<'py, T: PyClass>(
     obj: &Bound<'py, PyAny>,
     fields: &RustFields,
 ) -> PyResult<Vec<Bound<'py, T>>> {
-    let mut checked = Vec::new();
-    read_each("polygons", obj, |i, item| {
-        let poly = item
-            .cast_into::<T>()
-            .map_err(|err| not_a::<T>(i, &err.into_inner()))?;
-        let class = poly.as_any().get_type();
-        if !checked.contains(&class.as_type_ptr()) {
-            refuse_overrides::<T>(&class, fields)?;
-            push(&mut checked, class.as_type_ptr())?;
+    Ok(polygons_and(obj, fields, |_| ())?.0)
+}
+
+/// [`polygons`], and `read(polygon)` for each: what the search needs of it,
+/// taken in the same pass, while the object is in the CPU's cache (a second
+/// loop over a thousand objects costs about as much again).
+pub fn read_polygons<'py, T: PyClass<Frozen = True> + Sync, S>(
+    obj: &Bound<'py, PyAny>,
+    fields: &RustFields,
+    mut read: impl FnMut(&T) -> S,
+) -> PyResult<(Vec<Bound<'py, T>>, Vec<S>)> {
+    polygons_and(obj, fields, |poly| read(poly.get()))
+}
+
+/// [`polygons`], and `read(polygon)` for each, in the same pass.
+#[inline(always)]
+fn polygons_and<'py, T: PyClass, S>(
+    obj: &Bound<'py, PyAny>,
+    fields: &RustFields,
+    mut read: impl FnMut(&Bound<'py, T>) -> S,
+) -> PyResult<(Vec<Bound<'py, T>>, Vec<S>)> {
+    let (mut checked, n) = (Vec::new(), list_len(obj));
+    let (mut polygons, mut values) = (vec_for(n)?, vec_for(n)?);
+    // Inlined, with the rare paths in functions of their own: the loop stays
+    // small enough for the CPU to fetch several polygons from memory at once.
+    read_each(
+        "polygons",
+        obj,
+        #[inline(always)]
+        |i, item| {
+            let poly = item
+                .cast_into::<T>()
+                .map_err(|err| not_a::<T>(i, &err.into_inner()))?;
+            // The class's address, compared: no reference to the class taken per polygon.
+            if checked.last() != Some(&poly.as_any().get_type_ptr()) {
+                check_class::<T>(&mut checked, poly.as_any(), fields)?;
+            }
+            push(&mut values, read(&poly))?;
+            push(&mut polygons, poly)
+        },
+    )?;
+    Ok((polygons, values))
+}
+
+/// [`refuse_overrides`] for `obj`'s class, unless it is among `checked`; then
+/// that class goes last in `checked`, where the next polygon's is looked for first.
+#[cold]
+#[inline(never)]
+fn check_class<T: PyClass>(
+    checked: &mut Vec<*mut ffi::PyTypeObject>,
+    obj: &Bound<'_, PyAny>,
+    fields: &RustFields,
+) -> PyResult<()> {
+    let class = obj.get_type_ptr();
+    match checked.iter().position(|&c| c == class) {
+        Some(k) => checked.remove(k),
+        None => {
+            refuse_overrides::<T>(&obj.get_type(), fields)?;
+            checked.try_reserve(1).map_err(no_memory)?;
+            class
         }
-        Ok(poly)
-    })
+    };
+    checked.push(class);
+    Ok(())
 }
 
 /// A TypeError for a one-shot iterator (a generator, `iter(...)`, a file):
@@ -141,6 +212,9 @@ pub fn polygons<'py, T: PyClass>(
 /// it once per point, so the first point uses it up and no other finds a
 /// polygon: an answer no caller wants, and not one a single reading can give.
 pub fn refuse_one_shot(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    if obj.is_exact_instance_of::<PyList>() || obj.is_exact_instance_of::<PyTuple>() {
+        return Ok(()); // the usual case, known without making an iterator
+    }
     match obj.try_iter() {
         Ok(iter) if iter.is(obj) => Err(PyTypeError::new_err(format!(
             "{name} is a one-shot iterator ({}): the baseline's loop would use it up on \
@@ -159,6 +233,8 @@ pub fn polygon<'a, 'py, T: PyClass>(
     item.cast::<T>().map_err(|_| not_a::<T>(i, item))
 }
 
+#[cold]
+#[inline(never)]
 fn not_a<T: PyClass>(i: usize, item: &Bound<'_, PyAny>) -> PyErr {
     let expected = item.py().get_type::<T>();
     let expected = expected
@@ -203,18 +279,8 @@ pub fn coordinates(name: &str, values: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> 
 /// A point `[x, y]`: a 1-D array, list or tuple of 2 real numbers. `name` is
 /// only called to build an error message, so the usual case allocates nothing.
 pub fn point(obj: &Bound<'_, PyAny>, name: impl Fn() -> String) -> PyResult<[f64; 2]> {
-    // The baseline's points are float64 arrays: read them with no numpy call,
-    // but only where rust-numpy reads them right (aligned, whole-item strides),
-    // and only a plain ndarray (a masked array's values may not count).
-    if let Ok(array) = obj.cast::<PyArray1<f64>>() {
-        if array.len() == 2
-            && plain(array.as_untyped())
-            && array.is_exact_instance_of::<PyUntypedArray>()
-        {
-            if let (Some(x), Some(y)) = (array.get_owned(0), array.get_owned(1)) {
-                return Ok([x, y]);
-            }
-        }
+    if let Some(xy) = float64_pair(obj) {
+        return Ok(xy);
     }
     let array = point_values(&name(), obj).map_err(|err| {
         if !obj.is_instance_of::<PyString>() {
@@ -235,6 +301,31 @@ pub fn point(obj: &Bound<'_, PyAny>, name: impl Fn() -> String) -> PyResult<[f64
     }
     let xy = to_f64_vec(&array)?;
     Ok([xy[0], xy[1]])
+}
+
+/// The baseline's points, float64 arrays `[x, y]`, read with no numpy call:
+/// only a plain ndarray (a masked array's values may not count) of numpy's own
+/// native float64 dtype (the one object numpy hands out for it: a pointer
+/// comparison, not a dtype comparison through numpy's API), aligned and with a
+/// whole-item stride, where rust-numpy reads it right. None for anything else.
+fn float64_pair(obj: &Bound<'_, PyAny>) -> Option<[f64; 2]> {
+    static FLOAT64: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
+    let array = obj.cast_exact::<PyUntypedArray>().ok()?;
+    let float64 = FLOAT64.get_or_init(obj.py(), || numpy::dtype::<f64>(obj.py()).unbind());
+    // SAFETY: an exact ndarray is a PyArrayObject. Its `dimensions` and
+    // `strides` hold `nd` numbers; with `nd == 1`, a length of 2, numpy's
+    // float64 dtype, the aligned flag and a stride of whole items, `data` and
+    // `data + stride` are two aligned f64 inside the array.
+    unsafe {
+        let a = &*npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr());
+        let ok = a.nd == 1 && *a.dimensions == 2 && a.descr.cast() == float64.as_ptr();
+        let stride = if a.nd == 1 { *a.strides } else { 1 };
+        if !(ok && a.flags & npyffi::NPY_ARRAY_ALIGNED != 0 && stride % 8 == 0) {
+            return None;
+        }
+        let x = a.data.cast::<f64>();
+        Some([*x, *x.byte_offset(stride)])
+    }
 }
 
 /// `np.asarray(obj)` for points, whose distances the stages compute in float64:
@@ -533,12 +624,16 @@ pub fn pairs<'py, T>(
     let list = new_list(py, picks.len())?;
     for (k, (p, i)) in picks.enumerate() {
         tick(py, k)?;
-        let (point, polygon) = (points.get(p)?, &polygons[i]);
-        // SAFETY: PyTuple_Pack takes borrowed references and returns a new
-        // one, or NULL with an exception set.
+        let (point, polygon) = (points.get(p)?, polygons[i].clone());
+        // SAFETY: PyTuple_New returns a new tuple, or NULL with an exception
+        // set; PyTuple_SetItem fills its two empty slots (in range: it cannot
+        // fail) with references we own (it takes them over), before anything
+        // else can see the tuple.
         let pair = unsafe {
-            let pair = ffi::PyTuple_Pack(2, point.as_ptr(), polygon.as_ptr());
-            Bound::from_owned_ptr_or_err(py, pair)?
+            let pair = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))?;
+            ffi::PyTuple_SetItem(pair.as_ptr(), 0, point.into_ptr());
+            ffi::PyTuple_SetItem(pair.as_ptr(), 1, polygon.into_any().into_ptr());
+            pair
         };
         list.set_item(k, pair)?;
     }

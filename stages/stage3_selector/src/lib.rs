@@ -115,15 +115,11 @@ fn main<'py>(
     max_dist: common::MaxDist,
 ) -> PyResult<Bound<'py, PyList>> {
     common::refuse_one_shot("polygons", polygons)?;
-    let polygons = common::polygons::<Polygon>(polygons, &RUST_FIELDS)?;
-    let mut sites = common::vec_for(polygons.len())?;
-    for poly in &polygons {
-        let poly = poly.get();
-        sites.push(Site {
-            center: poly.center,
-            area: poly.area,
-        });
-    }
+    // Each polygon's center and area, read in the pass that checks its class.
+    let (polygons, sites) = common::read_polygons(polygons, &RUST_FIELDS, |poly: &Polygon| Site {
+        center: poly.center,
+        area: poly.area,
+    })?;
     let (points, coords) = common::Points::read(points)?;
     let picks = common::vec_for(coords.len())?;
     // Ctrl-C sets a flag Python checks only when asked: ask once per point.

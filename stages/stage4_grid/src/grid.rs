@@ -1,23 +1,23 @@
 //! The selection through a grid of cells: the same answer as the plain loop
-//! (`crate::select`), testing only the centers near each point. No Python here.
+//! (`crate::select`), and no layout of the input makes it test every pair.
+//! No Python here.
 //!
-//! The centers are bucketed into square cells, so a point tests only the few
-//! centers in the cells around it: time grows with polygons + points, not
-//! polygons x points. Where centers and points meet in a compact box, every cell
-//! of the box is kept, sorted row by row, and a point scans one contiguous slice
-//! per row. Where they spread over a wide, mostly empty box (clusters far apart,
-//! outliers, a long line of sites), a dense array would need far more cells than
-//! sites: then only the occupied cells are kept, in a hash map.
+//! The centers are bucketed into square cells, sorted row by row, so a point
+//! looks only at the few cells around it and scans one contiguous slice of
+//! centers per row. The centers of crowded cells (a cluster, identical
+//! centers, a huge `max_dist`: more than a leaf's worth in a cell) go to a k-d
+//! tree instead (`crate::kdtree`), which takes or skips whole boxes of them.
 use std::collections::TryReserveError;
 
 use common::{try_filled, try_vec};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
+use crate::kdtree::{self, Best, Entry, LEAF, Node, Stack};
 use crate::{Site, squared_threshold};
 
-/// Above this many polygons + points `main` releases the GIL and the points are
-/// split across the cores (a few hundred microseconds of work and up).
+/// Above this many polygons + points `main` releases the GIL, and the tree is
+/// built and the points split across the cores (a few hundred microseconds of
+/// work and up).
 pub const LARGE: usize = 20_000;
 
 /// Points per rayon task: large enough that splitting costs little.
@@ -25,11 +25,11 @@ const CHUNK: usize = 1024;
 
 /// For every point with a polygon whose center is closer than `max_dist`,
 /// `(point, polygon)`: the polygon of least area, the first one on a tie, in
-/// the order of the points. Areas must be >= 0 or NaN (a Polygon's always are).
-/// On large inputs the points are split across the current rayon pool. `stop`
-/// is asked before each point: once it says yes, the rest is skipped (the
-/// result is then incomplete, for the caller to discard). An error where the
-/// memory for the grid or the picks is not there (a memory limit).
+/// the order of the points. Areas must be >= 0 or NaN (a Polygon's always
+/// are). On large inputs the work is split across the current rayon pool.
+/// `stop` is asked before each point: once it says yes, the rest is skipped
+/// (the result is then incomplete, for the caller to discard). An error where
+/// the memory for the index or the picks is not there (a memory limit).
 pub fn select(
     sites: &[Site],
     points: &[[f64; 2]],
@@ -57,60 +57,27 @@ pub fn select(
     Ok(picks)
 }
 
-/// `(area, index)` as one integer, ordered as the plain loop prefers: smaller
-/// area first, then the earlier polygon. For areas >= +0.0 (and +inf) the bits
-/// of an f64 sort as the numbers do, and NaN (one bit pattern for all) sorts
-/// after them. One integer `min` replaces a branchy "strictly smaller, or equal
-/// and earlier" test the CPU would mispredict, in any visiting order.
-fn key(area: f64, index: usize) -> u128 {
-    let bits = if area.is_nan() {
-        f64::NAN.to_bits()
-    } else {
-        area.to_bits()
-    };
-    (u128::from(bits) << 64) | index as u128
-}
-
-/// No close polygon yet.
-const NONE: u128 = u128::MAX;
-
-/// Cells per `max_dist` in a dense grid: a point scans the cells its square of
-/// side 2 * max_dist touches, (2 + 1/2)^2 = 6.25 max_dist^2 on average instead
-/// of 9 with cells of max_dist: 30% fewer centers to test, measured ~25% faster.
-/// A sparse grid uses cells of max_dist: at most 3 x 3 lookups per point.
-const CELLS_PER_MAX_DIST: f64 = 2.0;
-
-/// The sites that can be close to a point, sorted by cell: cell `c` holds
-/// `entries[starts[c]..starts[c + 1]]`.
+/// The cells of the box, `cells[0]` x `cells[1]`, numbered row by row. With
+/// `starts[c] = (s, k)`, cell `c` holds `entries[s..]` up to the next cell's
+/// `s`, and `k` crowded cells come before it: their centers (none in their
+/// cell) are in the tree, `nodes`, over the last entries.
 struct Grid<'a> {
     sites: &'a [Site],
-    /// Some area is NaN: the baseline then keeps a NaN-area polygon that is the
-    /// first close one (nothing is `<` NaN), so the query tracks the first too.
+    /// Some area is NaN: then a point also tracks its first close polygon.
     any_nan: bool,
     /// The squared-distance threshold (see `squared_threshold`).
     t: f64,
     /// How far a close center can be on each axis, with room for rounding.
     reach: f64,
-    /// The box holding every site that can be close to a point.
-    lo: [f64; 2],
-    hi: [f64; 2],
+    /// The box holding every site that can be close to a point, `[lo, hi]`.
+    bounds: [[f64; 2]; 2],
     /// 1 / the cell size: a multiply per lookup instead of a divide.
     per_cell: f64,
-    /// Dense: the box's `nx` x `ny` cells, numbered row by row.
-    nx: usize,
-    ny: usize,
-    /// Sparse: the number of each occupied cell, by (column, row).
-    sparse: Option<FxHashMap<[i64; 2], usize>>,
-    starts: Vec<usize>,
+    /// Columns and rows.
+    cells: [usize; 2],
+    starts: Vec<(usize, usize)>,
     entries: Vec<Entry>,
-}
-
-/// A site in its cell: its center and its `key(area, index)`.
-#[derive(Clone, Copy)]
-struct Entry {
-    x: f64,
-    y: f64,
-    key: u128,
+    nodes: Vec<Node>,
 }
 
 impl<'a> Grid<'a> {
@@ -126,116 +93,77 @@ impl<'a> Grid<'a> {
         let reach = (max_dist * (1.0 + 1e-9)).max(1e-150);
         // The grid spans only where centers and points meet: the centers' box
         // cut to the points' box grown by `reach`. A center outside it is close
-        // to no point (rounding is monotone, so the computed bounds are safe),
-        // and one far-away polygon or point cannot stretch the grid.
-        let (s_lo, s_hi) = bounds(sites.iter().map(|s| s.center));
-        let (p_lo, p_hi) = bounds(points.iter().copied());
+        // to no point (rounding is monotone, so the computed bounds are safe);
+        // NaN and infinite centers and points are close to nothing.
+        let finite = |c: &[f64; 2]| c[0].is_finite() && c[1].is_finite();
+        let (s_lo, s_hi) = kdtree::bounds(sites.iter().map(|s| s.center).filter(finite));
+        let (p_lo, p_hi) = kdtree::bounds(points.iter().copied().filter(finite));
         let lo = [s_lo[0].max(p_lo[0] - reach), s_lo[1].max(p_lo[1] - reach)];
         let hi = [s_hi[0].min(p_hi[0] + reach), s_hi[1].min(p_hi[1] + reach)];
-        if !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
+        if t == 0.0 || !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
             return Ok(None);
         }
-        // Dense while the box needs at most ~2 cells per site.
-        let cell = reach / CELLS_PER_MAX_DIST;
-        let cells = ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0);
-        let dense = cells <= 2.0 * sites.len() as f64 + 16.0;
-        let cell = if dense { cell } else { reach };
-        let mut grid = Grid {
+        // Cells of reach / 2: a point's circle spans at most 6 x 6 of them. At
+        // most about one cell per site: a wide, mostly empty box (clusters far
+        // apart) gets wider cells, and the tree takes their crowds.
+        let most = (sites.len() as f64 + 16.0).sqrt();
+        let cell = (reach / 2.0)
+            .max((hi[0] - lo[0]) / most)
+            .max((hi[1] - lo[1]) / most);
+        let per_cell = 1.0 / cell;
+        let [nx, ny] = [0, 1].map(|k| ((hi[k] - lo[k]) * per_cell) as usize + 1);
+        // Each site's cell (`OUT`: outside the box), then a counting sort by
+        // cell: count the sites of each cell, add up to where each cell begins
+        // (a crowded cell's after all the others', for the tree), and place
+        // each site; `counts` turns into where a cell's next site goes.
+        const OUT: usize = usize::MAX;
+        let cell_of = |[x, y]: [f64; 2]| match lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1]
+        {
+            true => axis(y, lo[1], per_cell, ny) * nx + axis(x, lo[0], per_cell, nx),
+            false => OUT,
+        };
+        let mut cells = try_vec(sites.len())?;
+        cells.extend(sites.iter().map(|s| cell_of(s.center)));
+        let mut counts = try_filled(0, nx * ny)?;
+        // `OUT` is no index of `counts`: `get_mut` skips it with no test of its own.
+        for &c in &cells {
+            if let Some(count) = counts.get_mut(c) {
+                *count += 1;
+            }
+        }
+        let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
+        let mut starts = try_vec(nx * ny + 1)?;
+        let (mut at, mut crowd, mut crowded) = (0, light, 0);
+        for count in &mut counts {
+            starts.push((at, crowded));
+            (*count, at, crowd, crowded) = match *count <= LEAF {
+                true => (at, at + *count, crowd, crowded),
+                false => (crowd, at, crowd + *count, crowded + 1),
+            };
+        }
+        starts.push((at, crowded));
+        let mut entries = try_filled(Entry::default(), crowd)?;
+        for (index, (site, &c)) in sites.iter().zip(&cells).enumerate() {
+            if let Some(at) = counts.get_mut(c) {
+                let (xy, key) = (site.center, kdtree::key(site.area, index));
+                entries[*at] = Entry { xy, key };
+                *at += 1;
+            }
+        }
+        let mut nodes = try_filled(Node::default(), kdtree::size(crowd - light))?;
+        kdtree::build(&mut nodes, &mut entries[light..], light);
+        Ok(Some(Grid {
             sites,
             any_nan: sites.iter().any(|s| s.area.is_nan()),
             t,
             reach,
-            lo,
-            hi,
-            per_cell: 1.0 / cell,
-            nx: if dense {
-                ((hi[0] - lo[0]) / cell) as usize + 1
-            } else {
-                0
-            },
-            ny: if dense {
-                ((hi[1] - lo[1]) / cell) as usize + 1
-            } else {
-                0
-            },
-            sparse: (!dense).then(FxHashMap::default),
-            starts: Vec::new(),
-            entries: Vec::new(),
-        };
-        // Each site's cell number (`OUT`: outside the box), then a counting sort
-        // by cell: count the sites of each cell, add up to where each cell ends,
-        // then walk the sites backwards placing each one just before the ones
-        // already placed in its cell: a cell's sites stay in index order, and
-        // `starts[c]` ends up where cell `c` begins.
-        const OUT: usize = usize::MAX;
-        let inside = |[x, y]: [f64; 2]| lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
-        let mut cells: Vec<usize> = try_vec(sites.len())?;
-        match &mut grid.sparse {
-            None => cells.extend(sites.iter().map(|s| match s.center {
-                c if inside(c) => grid.axis(c[1], 1) * grid.nx + grid.axis(c[0], 0),
-                _ => OUT,
-            })),
-            Some(numbers) => {
-                for s in sites {
-                    let c = s.center;
-                    let cell = if inside(c) {
-                        if numbers.len() == numbers.capacity() {
-                            numbers.try_reserve(numbers.len().max(64))?;
-                        }
-                        let next = numbers.len();
-                        let cell = [0, 1].map(|k| grid_cell(c[k], lo[k], grid.per_cell));
-                        *numbers.entry(cell).or_insert(next)
-                    } else {
-                        OUT
-                    };
-                    cells.push(cell);
-                }
-            }
-        }
-        let n_cells = grid.sparse.as_ref().map_or(grid.nx * grid.ny, |m| m.len());
-        let mut starts = try_filled(0, n_cells + 1)?;
-        // `OUT` is no index of `starts`: `get_mut` skips it with no test of its own.
-        for &c in &cells {
-            if let Some(count) = starts.get_mut(c) {
-                *count += 1;
-            }
-        }
-        for c in 1..starts.len() {
-            starts[c] += starts[c - 1];
-        }
-        let empty = Entry {
-            x: 0.0,
-            y: 0.0,
-            key: NONE,
-        };
-        let mut entries = try_filled(empty, starts[n_cells])?;
-        for (index, (site, &c)) in sites.iter().zip(&cells).enumerate().rev() {
-            if let Some(start) = starts.get_mut(c) {
-                *start -= 1;
-                let [x, y] = site.center;
-                entries[*start] = Entry {
-                    x,
-                    y,
-                    key: key(site.area, index),
-                };
-            }
-        }
-        (grid.starts, grid.entries) = (starts, entries);
-        Ok(Some(grid))
-    }
-
-    /// The dense grid's column (or row) of coordinate `v` on axis `k`, clamped.
-    ///
-    /// Monotone in `v` (subtraction, multiplication by a positive factor,
-    /// truncation and clamping all are, even with rounding), so every center in
-    /// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. The saturating
-    /// cast maps NaN to 0 and +-inf to the ends. (To a signed integer: one
-    /// instruction and a fix-up, where a cast to usize takes a dozen.)
-    fn axis(&self, v: f64, k: usize) -> usize {
-        let n = if k == 0 { self.nx } else { self.ny };
-        (((v - self.lo[k]) * self.per_cell) as i64)
-            .max(0)
-            .min(n as i64 - 1) as usize
+            bounds: [lo, hi],
+            per_cell,
+            cells: [nx, ny],
+            starts,
+            entries,
+            nodes,
+        }))
     }
 
     /// The picks of `points`, numbered from `first_index`, until `stop` says so.
@@ -245,10 +173,12 @@ impl<'a> Grid<'a> {
         first_index: usize,
         stop: &impl Fn() -> bool,
     ) -> Result<Vec<(usize, usize)>, TryReserveError> {
-        let pick = |p| match (self.any_nan, &self.sparse) {
-            (false, None) => self.pick::<false>(p),
-            (true, None) => self.pick::<true>(p),
-            (_, Some(numbers)) => self.pick_sparse(numbers, p),
+        // The tree nodes a walk has still to open: one stack for all the points,
+        // never deeper than the tree.
+        let mut stack = try_vec(kdtree::DEPTH)?;
+        let mut pick = |p| match self.any_nan {
+            false => self.pick::<false>(&mut stack, p),
+            true => self.pick::<true>(&mut stack, p),
         };
         let picks = points
             .iter()
@@ -260,119 +190,51 @@ impl<'a> Grid<'a> {
         Ok(out)
     }
 
-    /// Outside the box grown by `reach` (or not a number): close to no site.
-    fn out_of_reach(&self, [px, py]: [f64; 2]) -> bool {
-        let r = self.reach;
-        !(px >= self.lo[0] - r
-            && px <= self.hi[0] + r
-            && py >= self.lo[1] - r
-            && py <= self.hi[1] + r)
-    }
-
-    /// The polygon `point` picks, if any, in a dense grid. `NAN`: also track the
-    /// first close one.
-    fn pick<const NAN: bool>(&self, point: [f64; 2]) -> Option<usize> {
-        if self.out_of_reach(point) {
+    /// The polygon `point` picks, if any: the cells around it, then the tree.
+    fn pick<const NAN: bool>(&self, stack: &mut Stack, point: [f64; 2]) -> Option<usize> {
+        let ([px, py], r, [lo, hi]) = (point, self.reach, self.bounds);
+        // Outside the box grown by `reach`, or not a number: close to no site.
+        if !(px >= lo[0] - r && px <= hi[0] + r && py >= lo[1] - r && py <= hi[1] + r) {
             return None;
         }
-        let [px, py] = point;
         // The exact value px - reach is <= every close center's x, and rounding
         // is monotone, so the computed bound is too.
-        let (x0, x1) = (self.axis(px - self.reach, 0), self.axis(px + self.reach, 0));
-        let (y0, y1) = (self.axis(py - self.reach, 1), self.axis(py + self.reach, 1));
-        let mut scan = Scan::<NAN>::new();
+        let [nx, ny] = self.cells;
+        let [x0, x1] = [px - r, px + r].map(|v| axis(v, lo[0], self.per_cell, nx));
+        let [y0, y1] = [py - r, py + r].map(|v| axis(v, lo[1], self.per_cell, ny));
+        let (mut best, mut crowded) = (Best::<NAN>::NOTHING, false);
         for row in y0..=y1 {
-            let cells = self.starts[row * self.nx + x0]..self.starts[row * self.nx + x1 + 1];
-            scan.entries(&self.entries[cells], point, self.t);
+            let (a, crowds_before) = self.starts[row * nx + x0];
+            let (b, crowds_after) = self.starts[row * nx + x1 + 1];
+            best = best.scan(&self.entries[a..b], point, self.t);
+            crowded |= crowds_after > crowds_before;
         }
-        scan.pick(self.sites)
-    }
-
-    /// The same in a sparse grid: at most 3 x 3 occupied cells to look up.
-    fn pick_sparse(&self, numbers: &FxHashMap<[i64; 2], usize>, point: [f64; 2]) -> Option<usize> {
-        if self.out_of_reach(point) {
-            return None;
+        if crowded {
+            best = best.walk(stack, &self.nodes, &self.entries, point, self.t);
         }
-        let cell = |v: f64, k: usize| grid_cell(v, self.lo[k], self.per_cell);
-        let [px, py] = point;
-        let mut scan = Scan::<true>::new();
-        for row in cell(py - self.reach, 1)..=cell(py + self.reach, 1) {
-            for column in cell(px - self.reach, 0)..=cell(px + self.reach, 0) {
-                if let Some(&c) = numbers.get(&[column, row]) {
-                    let cells = self.starts[c]..self.starts[c + 1];
-                    scan.entries(&self.entries[cells], point, self.t);
-                }
-            }
-        }
-        scan.pick(self.sites)
+        best.pick(|i| self.sites[i].area)
     }
 }
 
-/// The sparse grid's cell of coordinate `v`: monotone, as `Grid::axis`, and
-/// saturating (a center 1e300 cells away shares the last cell, still found).
-fn grid_cell(v: f64, origin: f64, per_cell: f64) -> i64 {
-    ((v - origin) * per_cell).floor() as i64
-}
-
-/// The best close site seen so far: least `key`, and with `NAN` the first close
-/// one (least index) too.
-struct Scan<const NAN: bool> {
-    best: u128,
-    first: usize,
-}
-
-impl<const NAN: bool> Scan<NAN> {
-    fn new() -> Self {
-        Scan {
-            best: NONE,
-            first: usize::MAX,
-        }
-    }
-
-    #[inline(always)]
-    fn entries(&mut self, entries: &[Entry], [px, py]: [f64; 2], t: f64) {
-        for e in entries {
-            let (dx, dy) = (e.x - px, e.y - py);
-            let close = dx * dx + dy * dy < t;
-            self.best = self.best.min(if close { e.key } else { NONE });
-            if NAN && close {
-                self.first = self.first.min(e.key as u64 as usize);
-            }
-        }
-    }
-
-    /// The low 64 bits of the key are the index. The baseline keeps the first
-    /// close polygon when its area is NaN (nothing is smaller than NaN).
-    fn pick(&self, sites: &[Site]) -> Option<usize> {
-        if self.best == NONE {
-            return None;
-        }
-        if NAN && sites[self.first].area.is_nan() {
-            return Some(self.first);
-        }
-        Some(self.best as u64 as usize)
-    }
-}
-
-/// The smallest and largest finite coordinates on each axis (lo > hi if none).
-fn bounds(centers: impl Iterator<Item = [f64; 2]>) -> ([f64; 2], [f64; 2]) {
-    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for c in centers.filter(|c| c[0].is_finite() && c[1].is_finite()) {
-        for k in 0..2 {
-            // Not f64::min/max: their care for NaN costs here, with none to meet.
-            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
-            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
-        }
-    }
-    (lo, hi)
+/// The column (or row) of coordinate `v`, clamped to `0..n`.
+///
+/// Monotone in `v` (subtraction, multiplication by a positive factor,
+/// truncation and clamping all are, even with rounding), so every center in
+/// `[a, b]` lands in a column between `axis(a)` and `axis(b)`. The saturating
+/// cast maps NaN to 0 and +-inf to the ends. (To a signed integer: one
+/// instruction and a fix-up, where a cast to usize takes a dozen.)
+fn axis(v: f64, origin: f64, per_cell: f64, n: usize) -> usize {
+    (((v - origin) * per_cell) as i64).max(0).min(n as i64 - 1) as usize
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::{Index, select as one_of};
 
     fn grid_select(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize, usize)> {
-        select(sites, points, max_dist, &|| false).expect("memory for the picks")
+        select(sites, points, max_dist, &|| false).expect("memory for the index")
     }
 
     /// xorshift64*: a few lines of PRNG so the tests need no crate.
@@ -527,53 +389,32 @@ mod tests {
     }
 
     #[test]
-    fn outliers_do_not_stretch_the_grid() {
+    fn far_outliers_and_far_clusters() {
         let mut rng = Rng(3);
-        let mut sites = random_sites(&mut rng, 1000, 100.0, 20);
-        sites.push(site(1e12, 5.0, 1.0));
-        let mut points = random_points(&mut rng, 100, 0.0, 100.0);
-        points.push([-1e12, 0.0]);
-        let grid = Grid::new(&sites, &points, 10.0)
-            .ok()
-            .flatten()
-            .expect("a grid");
-        // The canonical grid: cells of 5 over ~100 x 100, not 1e12 wide.
-        assert!(grid.sparse.is_none() && grid.nx <= 30 && grid.ny <= 30);
-        agrees(&sites, &points, 10.0);
-    }
-
-    /// The most sites any one cell holds: what a point near it has to test.
-    fn largest_cell(grid: &Grid) -> usize {
-        grid.starts
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .max()
-            .unwrap_or(0)
-    }
-
-    #[test]
-    fn a_far_polygon_with_a_point_beside_it_does_not_stretch_the_cells() {
-        let mut rng = Rng(4);
-        let mut sites = random_sites(&mut rng, 1000, 100.0, 20);
-        sites.push(site(1e12, 5.0, 1.0));
-        let mut points = random_points(&mut rng, 100, 0.0, 100.0);
-        points.push([1e12 + 1.0, 5.0]);
-        let grid = Grid::new(&sites, &points, 10.0)
-            .ok()
-            .flatten()
-            .expect("a grid");
-        assert!(largest_cell(&grid) <= 40, "{}", largest_cell(&grid));
-        agrees(&sites, &points, 10.0);
-        assert_eq!(
-            grid_select(&sites, &points, 10.0).last(),
-            Some(&(100, 1000))
+        let canonical = random_sites(&mut rng, 1000, 100.0, 20);
+        let points = random_points(&mut rng, 100, 0.0, 100.0);
+        let far = site(1e12, 5.0, 1.0);
+        // A far polygon, a far point, both (the point picks the far polygon).
+        agrees(&[canonical.clone(), vec![far]].concat(), &points, 10.0);
+        agrees(
+            &canonical,
+            &[points.clone(), vec![[-1e12, 0.0]]].concat(),
+            10.0,
         );
-    }
-
-    #[test]
-    fn far_clusters_and_a_long_line_keep_cells_small() {
-        let mut rng = Rng(9);
-        // Two clusters 1e9 apart, and 3% of the sites far from the rest.
+        let sites = [canonical.clone(), vec![far]].concat();
+        let picks = grid_select(
+            &sites,
+            &[points.clone(), vec![[1e12 + 1.0, 5.0]]].concat(),
+            10.0,
+        );
+        assert_eq!(picks.last(), Some(&(100, 1000)));
+        agrees(
+            &sites,
+            &[points.clone(), vec![[1e12 + 1.0, 5.0]]].concat(),
+            10.0,
+        );
+        // Two clusters 1e9 apart, 3% of the sites far from the rest, and sites
+        // along a diagonal 1e6 long.
         let mut two = random_sites(&mut rng, 2000, 100.0, 50);
         for s in two.iter_mut().step_by(2) {
             s.center[0] += 1e9;
@@ -582,7 +423,6 @@ mod tests {
         for s in few_far.iter_mut().step_by(33) {
             s.center = [s.center[0] - 5e8, s.center[1] + 7e8];
         }
-        // Sites along a diagonal 1e6 long: no empty band to cut it at.
         let line: Vec<Site> = (0..2000)
             .map(|i| site(f64::from(i) * 500.0, f64::from(i) * 500.0 + 3.0, 1.0))
             .collect();
@@ -592,12 +432,187 @@ mod tests {
                 .step_by(5)
                 .map(|s| [s.center[0] + rng.uniform(-8.0, 8.0), s.center[1] + 2.0])
                 .collect();
-            let grid = Grid::new(&sites, &points, 10.0)
-                .ok()
-                .flatten()
-                .expect("a grid");
-            assert!(largest_cell(&grid) <= 40, "{}", largest_cell(&grid));
             agrees(&sites, &points, 10.0);
+        }
+    }
+
+    /// The layouts that made the plain grid test every pair, small enough for
+    /// the plain loop to check: a tight cluster with the points just out of
+    /// reach or inside it, identical centers, huge magnitudes, one spot with a
+    /// tiny `max_dist`, and magnitudes spread from 1e-300 to 1e300.
+    #[test]
+    fn crowded_and_extreme_layouts() {
+        let mut rng = Rng(21);
+        let areas = |rng: &mut Rng| f64::from(rng.uniform(0.0, 4.0) as u8);
+        let cluster: Vec<Site> = (0..3000)
+            .map(|_| {
+                site(
+                    rng.uniform(0.0, 1.0),
+                    rng.uniform(0.0, 1.0),
+                    areas(&mut rng),
+                )
+            })
+            .collect();
+        let around = |rng: &mut Rng, lo: f64, hi: f64| -> Vec<[f64; 2]> {
+            (0..300)
+                .map(|_| {
+                    let (d, a) = (rng.uniform(lo, hi), rng.uniform(0.0, 6.3));
+                    [0.5 + d * a.cos(), 0.5 + d * a.sin()]
+                })
+                .collect()
+        };
+        agrees(&cluster, &around(&mut rng, 12.0, 14.0), 10.0);
+        agrees(&cluster, &random_points(&mut rng, 300, 0.0, 1.0), 10.0);
+        let same = vec![site(3.0, 4.0, 1.0); 3000];
+        agrees(&same, &around(&mut rng, 10.5, 10.5), 10.0);
+        agrees(&same, &around(&mut rng, 0.0, 9.0), 10.0);
+        assert_eq!(grid_select(&same, &[[3.0, 4.0]], 1e-300), vec![(0, 0)]);
+        let log_uniform = |rng: &mut Rng, lo: f64, hi: f64| {
+            let sign = if rng.uniform(0.0, 1.0) < 0.5 {
+                -1.0
+            } else {
+                1.0
+            };
+            sign * 10f64.powf(rng.uniform(lo, hi))
+        };
+        let huge: Vec<Site> = (0..3000)
+            .map(|_| {
+                let x = log_uniform(&mut rng, 20.0, 300.0);
+                site(x, log_uniform(&mut rng, 20.0, 300.0), areas(&mut rng))
+            })
+            .collect();
+        let on_them: Vec<[f64; 2]> = huge.iter().step_by(10).map(|s| s.center).collect();
+        agrees(&huge, &on_them, 10.0);
+        let spread: Vec<Site> = (0..3000)
+            .map(|_| {
+                let x = log_uniform(&mut rng, -300.0, 300.0);
+                site(x, log_uniform(&mut rng, -300.0, 300.0), areas(&mut rng))
+            })
+            .collect();
+        let points: Vec<[f64; 2]> = (0..300)
+            .map(|_| {
+                [
+                    log_uniform(&mut rng, -300.0, 300.0),
+                    log_uniform(&mut rng, -300.0, 300.0),
+                ]
+            })
+            .collect();
+        for max_dist in [10.0, 1e-300, 1e300, f64::INFINITY] {
+            agrees(&spread, &points, max_dist);
+        }
+    }
+
+    // --- Random layouts mixing every shape above ----------------------------------
+
+    /// Numbers that make boundaries exact (a lattice), plain floats, and any bit
+    /// pattern at all: NaN, infinities, subnormals, 1e308.
+    fn number() -> impl Strategy<Value = f64> {
+        let special = vec![
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            -0.0,
+            5e-324,
+            1e154,
+            f64::MAX,
+        ];
+        prop_oneof![
+            4 => (-12i8..12).prop_map(f64::from),
+            4 => -12.0..12.0f64,
+            1 => any::<f64>(),
+            1 => one_of(special),
+        ]
+    }
+
+    #[derive(Debug)]
+    struct Layout {
+        sites: Vec<Site>,
+        points: Vec<[f64; 2]>,
+        max_dist: f64,
+    }
+
+    /// The numbers above scaled and moved (a cluster of tiny distances, one at
+    /// 1e9 or 1e20, one of huge coordinates), sites that repeat an earlier
+    /// center, points on a center or `max_dist` from one (exactly, along an axis
+    /// or on a 3-4-5 triangle, or up to rounding), and every kind of `max_dist`.
+    fn layout() -> impl Strategy<Value = Layout> {
+        let scale = one_of(vec![1.0, 1e-3, 1e-300, 5e-324, 1e150, 1e300]);
+        let offset = one_of(vec![0.0, 1e9, -1e20, 1e300]);
+        let area = prop_oneof![
+            4 => (0u8..4).prop_map(f64::from),
+            1 => one_of(vec![f64::NAN, f64::INFINITY, 1e-310, 1e300]),
+        ];
+        let site = (number(), number(), area, 0u8..5, any::<Index>());
+        let point = (number(), number(), 0u8..5, any::<Index>());
+        // `max_dist` in the layout's units (scaled with it) or as it is.
+        let max_dist = prop_oneof![
+            4 => (one_of(vec![0.5, 1.0, 3.0, 5.0, 10.0, 25.0]), any::<bool>()),
+            1 => (one_of(vec![0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 1e-300, 5e-324]), Just(false)),
+        ];
+        let parts = (
+            scale,
+            offset,
+            vec(site, 0..300),
+            vec(point, 0..40),
+            max_dist,
+        );
+        parts.prop_map(|(scale, offset, raw_sites, raw_points, (m, scaled))| {
+            let max_dist = if scaled { m * scale } else { m };
+            let place = |v: f64| offset + scale * v;
+            let mut sites: Vec<Site> = Vec::new();
+            for (x, y, area, kind, i) in raw_sites {
+                let center = match kind {
+                    0 if !sites.is_empty() => sites[i.index(sites.len())].center,
+                    _ => [place(x), place(y)],
+                };
+                sites.push(Site { center, area });
+            }
+            let points = raw_points
+                .into_iter()
+                .map(|(x, y, kind, i)| {
+                    let [cx, cy] = match sites.is_empty() {
+                        true => [place(x), place(y)],
+                        false => sites[i.index(sites.len())].center,
+                    };
+                    match kind {
+                        0 => [place(x), place(y)],
+                        1 => [cx, cy],
+                        2 => [cx + max_dist, cy],
+                        3 => [cx + 0.6 * max_dist, cy - 0.8 * max_dist],
+                        // Within an ulp or two of max_dist, at any angle.
+                        _ => [cx + max_dist * x.cos(), cy + max_dist * x.sin()],
+                    }
+                })
+                .collect();
+            Layout {
+                sites,
+                points,
+                max_dist,
+            }
+        })
+    }
+
+    fn vec<T: Strategy>(
+        item: T,
+        len: std::ops::Range<usize>,
+    ) -> impl Strategy<Value = Vec<T::Value>> {
+        proptest::collection::vec(item, len)
+    }
+
+    proptest! {
+        // No failure file written into the checkout: a failure prints its case.
+        #![proptest_config(ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn agrees_with_the_plain_loop_on_any_layout(l in layout()) {
+            prop_assert_eq!(
+                grid_select(&l.sites, &l.points, l.max_dist),
+                crate::tests::plain(&l.sites, &l.points, l.max_dist)
+            );
         }
     }
 
@@ -611,6 +626,10 @@ mod tests {
         let points = [[1e308, 1.0], [0.0, 0.0], [-1e308, 0.0]];
         assert_eq!(grid_select(&sites, &points, 10.0).len(), 3);
         agrees(&sites, &points, 10.0);
+        // A sparse grid 1.8e308 high, a point at f64::MAX: `py + max_dist`
+        // overflows, and its cells once spanned 2^52 rows (a loop for ever).
+        let tall = [site(-12.0, -5.5e299, 1.0), site(2e300, f64::MAX, 2.0)];
+        agrees(&tall, &[[1e300, f64::MAX], [-12.0, -5.5e299]], 1e300);
         assert!(grid_select(&[], &[[0.0, 0.0]], 10.0).is_empty());
         assert!(grid_select(&sites, &[], 10.0).is_empty());
     }

@@ -1,17 +1,20 @@
 //! Stage 4: a better algorithm, and both cores.
 //!
 //! Stage 3's double loop tests every polygon for every point. Here `main` puts
-//! the centers in a uniform grid (`src/grid.rs`), so a point tests only the few
+//! the centers in a grid of cells (`src/grid.rs`), so a point tests only the few
 //! polygons in the cells around it: time grows with polygons + points, not
-//! polygons x points. On large inputs `main` releases the GIL while the grid
-//! works (other Python threads run meanwhile) and splits the points across the
-//! cores with rayon. The Polygon and the plain loop are stage 3's, unchanged:
-//! the loop stays as the reference the grid is tested against.
+//! polygons x points. A crowded cell is a k-d tree (`src/kdtree.rs`) whose
+//! boxes a point takes or skips whole, so no layout (a cluster, identical
+//! centers, a huge `max_dist`) makes it test every pair. On large inputs `main`
+//! releases the GIL while the grid works (other Python threads run meanwhile)
+//! and uses every core with rayon. The Polygon and the plain loop are stage 3's,
+//! unchanged: the loop stays as the reference the grid is tested against.
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyType};
 
 pub mod grid;
+mod kdtree;
 
 // glibc's malloc hands the grid's megabytes back to the OS after every call made
 // from the main thread, and the next call faults them in again, page by page
@@ -130,15 +133,11 @@ fn main<'py>(
     max_dist: common::MaxDist,
 ) -> PyResult<Bound<'py, PyList>> {
     common::refuse_one_shot("polygons", polygons)?;
-    let polygons = common::polygons::<Polygon>(polygons, &RUST_FIELDS)?;
-    let mut sites = common::vec_for(polygons.len())?;
-    for poly in &polygons {
-        let poly = poly.get();
-        sites.push(Site {
-            center: poly.center,
-            area: poly.area,
-        });
-    }
+    // Each polygon's center and area, read in the pass that checks its class.
+    let (polygons, sites) = common::read_polygons(polygons, &RUST_FIELDS, |poly: &Polygon| Site {
+        center: poly.center,
+        area: poly.area,
+    })?;
     let (points, coords) = common::Points::read(points)?;
     let max_dist = max_dist.0;
     // Below this size handing the GIL over costs more than the work: getting it

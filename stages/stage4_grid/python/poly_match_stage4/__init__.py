@@ -1,8 +1,8 @@
 """Stage 4: a better algorithm, and both cores.
 
 ``main`` is one call into Rust, as in stage 3, but finds the close polygons
-through a uniform grid; on large inputs it releases the GIL and splits the
-points across the cores. ``Polygon`` is stage 3's.
+through a grid of cells, with a k-d tree for crowded cells; on large inputs it
+releases the GIL and uses every core. ``Polygon`` is stage 3's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stage 4's compiled module (src/lib.rs): a grid index, both cores for large inputs."""
+"""Stage 4's compiled module (src/lib.rs): grid cells and k-d trees, both cores for large inputs."""
 
 from collections.abc import Collection, Iterable
 from typing import Any, SupportsIndex
