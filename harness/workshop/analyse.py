@@ -528,6 +528,7 @@ def claim_stage4(profile: Profile) -> Claim:
     evidence = f"{one.evidence}; in the search: {_pct(search, count(rust))} of the Rust samples"
     return Claim(profile.name, statement, one.holds and 2 * search > count(rust), evidence)
 
+
 def _biggest(profile: Profile, key: str, statement: str) -> Claim:
     """``key`` is the biggest item of "where the time goes" in ``profile``'s timed calls."""
     cats = where_time_goes(profile)

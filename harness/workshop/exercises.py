@@ -6,8 +6,10 @@ Each file keeps its exercise's checks and messages; this module keeps the plumbi
 the built module or a pointer to ``make check-exercise``, the exercise's stage rules,
 the path of your ``src/lib.rs``, a Rust panic turned into a failure, "are the TODOs
 done yet?" (a starter raises NotImplementedError until they are), the centers on the
-boundary that catch the natural mistakes, and the report: a failing check prints its
-message, what to change first, and no traceback (this module is a pytest plugin too).
+boundary that catch the natural mistakes, the plain loop's picks and a search run in a
+child process with capped memory and time (exercise 4), and the report: a failing check
+prints its message, what to change first, and no traceback (this module is a pytest
+plugin too).
 """
 
 from __future__ import annotations
@@ -247,9 +249,9 @@ print(json.dumps(exercises.child_run(checks, sys.argv[2])))
 
 
 def child_run(checks_module: ModuleType, name: str) -> dict[str, Any]:
-    """In the child: build layout ``name`` of the check file, cap the memory, call
+    """In the child: make layout ``name`` of the check file, cap the memory, call
     ``main``: ``{"picks": [[point, polygon], ...], "tests": n}`` or ``{"error": ...}``."""
-    polygons, points, max_dist = checks_module.LAYOUTS[name].build()
+    polygons, points, max_dist = checks_module.LAYOUTS[name].make()
     _cap_memory(CHILD_MEMORY)
     try:
         pairs = checks_module.main(polygons, points, max_dist)
@@ -274,7 +276,8 @@ def _cap_memory(extra: int) -> None:
 
 
 def run_apart(test_file: str, name: str) -> dict[str, Any]:
-    """Layout ``name`` of ``test_file`` (its ``LAYOUTS``) searched in a child process with
+    """Layout ``name`` of ``test_file`` (its ``LAYOUTS[name].make()``: polygons, points,
+    max_dist) searched in a child process with
     bounded memory and time: ``child_run``'s answer, or ``{"error": what happened}``."""
     env = {**os.environ, "RUST_BACKTRACE": "0"}
     command = [sys.executable, "-c", _CHILD, test_file, name]
