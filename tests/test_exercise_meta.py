@@ -430,6 +430,44 @@ MISTAKES += [
     ),
     Mistake(
         4,
+        "dense-grid",
+        (
+            (
+                "    let mut cells: HashMap<(i64, i64), Vec<usize>> = HashMap::new();\n"
+                "    for (i, site) in sites.iter().enumerate() {\n"
+                "        let [x, y] = site.center;\n"
+                "        cells.entry((cell_of(x), cell_of(y))).or_default().push(i);\n"
+                "    }\n",
+                "    let (mut x0, mut y0) = (i64::MAX, i64::MAX);\n"
+                "    let (mut x1, mut y1) = (i64::MIN, i64::MIN);\n"
+                "    for site in sites {\n"
+                "        let [x, y] = site.center;\n"
+                "        (x0, y0) = (x0.min(cell_of(x)), y0.min(cell_of(y)));\n"
+                "        (x1, y1) = (x1.max(cell_of(x)), y1.max(cell_of(y)));\n"
+                "    }\n"
+                "    let width = (x1 - x0 + 1) as usize;\n"
+                "    let height = (y1 - y0 + 1) as usize;\n"
+                "    let mut cells: Vec<Vec<usize>> = vec![Vec::new(); width * height];\n"
+                "    for (i, site) in sites.iter().enumerate() {\n"
+                "        let [x, y] = site.center;\n"
+                "        let (col, row) = (cell_of(x) - x0, cell_of(y) - y0);\n"
+                "        cells[row as usize * width + col as usize].push(i);\n"
+                "    }\n",
+            ),
+            (
+                "cells.get(&(x, y)).into_iter().flatten()",
+                "cells\n"
+                "                    .get((y - y0) as usize * width + (x - x0) as usize)\n"
+                "                    .filter(|_| x0 <= x && x <= x1 && y0 <= y && y <= y1)\n"
+                "                    .into_iter()\n"
+                "                    .flatten()",
+            ),
+        ),
+        "test_same_picks_as_the_plain_loop[far_outliers]",
+        "not a dense array of every cell",
+    ),
+    Mistake(
+        4,
         "brute-force-left-in",
         (
             (

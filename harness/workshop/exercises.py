@@ -256,7 +256,7 @@ def child_run(checks_module: ModuleType, name: str) -> dict[str, Any]:
     try:
         pairs = checks_module.main(polygons, points, max_dist)
     except BaseException as err:  # a Rust panic is a BaseException
-        return {"error": f"{type(err).__name__}: {err}"}
+        return {"error": f"{type(err).__name__}: {err}", "kind": "raised"}
     point_index = {id(p): k for k, p in enumerate(points)}
     polygon_index = {id(p): i for i, p in enumerate(polygons)}
     picks = [[point_index.get(id(p), -1), polygon_index.get(id(q), -1)] for p, q in pairs]
@@ -278,7 +278,9 @@ def _cap_memory(extra: int) -> None:
 def run_apart(test_file: str, name: str) -> dict[str, Any]:
     """Layout ``name`` of ``test_file`` (its ``LAYOUTS[name].make()``: polygons, points,
     max_dist) searched in a child process with
-    bounded memory and time: ``child_run``'s answer, or ``{"error": what happened}``."""
+    bounded memory and time: ``child_run``'s answer, or ``{"error": what happened, "kind":
+    "raised" (an exception or a Rust panic), "killed" (a signal: an abort where memory ran
+    out), "hung" (out of time) or "child" (the check's own child failed)}``."""
     env = {**os.environ, "RUST_BACKTRACE": "0"}
     command = [sys.executable, "-c", _CHILD, test_file, name]
     try:
@@ -287,20 +289,25 @@ def run_apart(test_file: str, name: str) -> dict[str, Any]:
         )
     except subprocess.TimeoutExpired:
         return {
+            "kind": "hung",
             "error": f"your search did not finish in {CHILD_SECONDS} s (a correct one takes "
             "well under a second here): a loop over cells that never ends, or over every "
-            "cell between two far-apart coordinates?"
+            "cell between two far-apart coordinates?",
         }
     if done.returncode == 0 and done.stdout.strip():
         return dict(json.loads(done.stdout.strip().splitlines()[-1]))
     last = " / ".join([line for line in done.stderr.splitlines() if line.strip()][-2:])
     if done.returncode > 0:
-        return {"error": f"the check's child process failed (status {done.returncode}): {last}"}
+        return {
+            "kind": "child",
+            "error": f"the check's child process failed (status {done.returncode}): {last}",
+        }
     return {
+        "kind": "killed",
         "error": f"the process running your search was killed by signal "
         f"{signal.Signals(-done.returncode).name} (its memory is capped at "
         f"{CHILD_MEMORY >> 30} GiB more than the layout needs; a grid of every cell "
-        f"between far-apart centers asks for far more): {last}"
+        f"between far-apart centers asks for far more): {last}",
     }
 
 
