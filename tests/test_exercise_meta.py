@@ -38,7 +38,7 @@ import pytest
 from workshop import doccheck, exercises, fp, stages
 
 ROOT = Path(__file__).resolve().parents[1]
-EXERCISES = [1, 2, 3]
+EXERCISES = [1, 2, 3, 4]
 DOCS = {"en": ROOT / "docs" / "workshop.md", "ko": ROOT / "docs" / "workshop.ko.md"}
 START = "// ---- exercise: start"
 END = "// ---- exercise: end"
@@ -334,6 +334,168 @@ MISTAKES = [
         (("let prev = if i == 0 { n - 1 } else { i - 1 };", "let prev = i - 1;"),),
         "test_the_shoelace_area[unit-square]",
         "Your Rust code panicked",
+    ),
+]
+
+
+# --- exercise 4 --------------------------------------------------------------------
+_ROWS = "row.saturating_sub(1)..=row.saturating_add(1)"
+_COLS = "col.saturating_sub(1)..=col.saturating_add(1)"
+_CLOSE = "squared_distance(site.center, point) < t"
+_LEAST = "(site.area, i) < (sites[b].area, b)"
+_CELL = "let cell = max_dist.max(1e-150);"
+MISTAKES += [
+    Mistake(
+        4,
+        "own-cell-only",
+        ((_ROWS, "row..=row"), (_COLS, "col..=col")),
+        "test_same_picks_as_the_baseline[distinct]",
+        "from every cell a close center can be in",
+    ),
+    Mistake(
+        4,
+        "half-cells-one-around",
+        ((_CELL, "let cell = (max_dist / 2.0).max(1e-150);"),),
+        "test_same_picks_as_the_plain_loop[clusters]",
+        "Look at every cell a close center can be in",
+    ),
+    Mistake(
+        4,
+        "exclusive-range",
+        (
+            (_ROWS, "row.saturating_sub(1)..row.saturating_add(1)"),
+            (_COLS, "col.saturating_sub(1)..col.saturating_add(1)"),
+        ),
+        "test_same_picks_as_the_plain_loop[lattice_5]",
+        "look at every cell within max_dist",
+    ),
+    Mistake(
+        4,
+        "less-or-equal-t",
+        ((_CLOSE, "squared_distance(site.center, point) <= t"),),
+        "test_the_threshold_is_exact_at_the_boundary[squared]",
+        "`d2 <= t` keeps it too",
+    ),
+    Mistake(
+        4,
+        "squared",
+        (("let t = squared_threshold(max_dist);", "let t = max_dist * max_dist;"),),
+        "test_the_threshold_is_exact_at_the_boundary[squared]",
+        "is not `sqrt(d2) < max_dist`",
+    ),
+    Mistake(
+        4,
+        "less-or-equal-squared",
+        (
+            ("let t = squared_threshold(max_dist);", "let t = max_dist * max_dist;"),
+            (_CLOSE, "squared_distance(site.center, point) <= t"),
+        ),
+        "test_strictly_closer_than_max_dist",
+        "Compare with a strict `<`, not `<=`",
+    ),
+    Mistake(
+        4,
+        "last-wins-a-tie",
+        ((_LEAST, "site.area <= sites[b].area"),),
+        "test_least_area_and_the_lowest_index_on_a_tie",
+        "the lowest index",
+    ),
+    Mistake(
+        4,
+        "first-seen-wins-a-tie",
+        ((_LEAST, "site.area < sites[b].area"),),
+        "test_least_area_and_the_lowest_index_on_a_tie",
+        "whatever order your cells and their lists come in",
+    ),
+    Mistake(
+        4,
+        "nan-counted-close",
+        ((_CLOSE, "!(squared_distance(site.center, point) >= t)"),),
+        "test_same_picks_as_the_plain_loop[nan_inf]",
+        "`!(d2 >= t)`",
+    ),
+    Mistake(
+        4,
+        "cell-overflow",
+        ((_ROWS, "row - 1..=row + 1"), (_COLS, "col - 1..=col + 1")),
+        "test_same_picks_as_the_plain_loop[huge]",
+        "`saturating_add`",
+    ),
+    Mistake(
+        4,
+        "cells-below-1e-150",
+        ((_CELL, "let cell = max_dist;"),),
+        "test_same_picks_as_the_plain_loop[max_dist_1e-300]",
+        "at least about 1e-150 wide",
+    ),
+    Mistake(
+        4,
+        "dense-grid",
+        (
+            (
+                "    let mut cells: HashMap<(i64, i64), Vec<usize>> = HashMap::new();\n"
+                "    for (i, site) in sites.iter().enumerate() {\n"
+                "        let [x, y] = site.center;\n"
+                "        cells.entry((cell_of(x), cell_of(y))).or_default().push(i);\n"
+                "    }\n",
+                "    let (mut x0, mut y0) = (i64::MAX, i64::MAX);\n"
+                "    let (mut x1, mut y1) = (i64::MIN, i64::MIN);\n"
+                "    for site in sites {\n"
+                "        let [x, y] = site.center;\n"
+                "        (x0, y0) = (x0.min(cell_of(x)), y0.min(cell_of(y)));\n"
+                "        (x1, y1) = (x1.max(cell_of(x)), y1.max(cell_of(y)));\n"
+                "    }\n"
+                "    let width = (x1 - x0 + 1) as usize;\n"
+                "    let height = (y1 - y0 + 1) as usize;\n"
+                "    let mut cells: Vec<Vec<usize>> = vec![Vec::new(); width * height];\n"
+                "    for (i, site) in sites.iter().enumerate() {\n"
+                "        let [x, y] = site.center;\n"
+                "        let (col, row) = (cell_of(x) - x0, cell_of(y) - y0);\n"
+                "        cells[row as usize * width + col as usize].push(i);\n"
+                "    }\n",
+            ),
+            (
+                "cells.get(&(x, y)).into_iter().flatten()",
+                "cells\n"
+                "                    .get((y - y0) as usize * width + (x - x0) as usize)\n"
+                "                    .filter(|_| x0 <= x && x <= x1 && y0 <= y && y <= y1)\n"
+                "                    .into_iter()\n"
+                "                    .flatten()",
+            ),
+        ),
+        "test_same_picks_as_the_plain_loop[far_outliers]",
+        "not a dense array of every cell",
+    ),
+    Mistake(
+        4,
+        "brute-force-left-in",
+        (
+            (
+                "    Ok(picks)\n}",
+                "    let _ = picks;\n    Ok(plain_select(sites, points, max_dist))\n}",
+            ),
+        ),
+        "test_not_every_pair_is_tested",
+        "Test only the polygons that can be close to a point",
+    ),
+    Mistake(
+        4,
+        "every-cell",
+        (("cells.get(&(x, y)).into_iter().flatten()", "cells.values().flatten()"),),
+        "test_not_every_pair_is_tested",
+        "Test only the polygons that can be close to a point",
+    ),
+    Mistake(
+        4,
+        "uncounted-test",
+        (
+            (
+                _CLOSE,
+                "(site.center[0] - point[0]).powi(2) + (site.center[1] - point[1]).powi(2) < t",
+            ),
+        ),
+        "test_not_every_pair_is_tested",
+        "your search made none",
     ),
 ]
 
@@ -808,6 +970,7 @@ UNTRIED_ON_PURPOSE = {
         "test_the_area_is_numpys_within_rounding",
         "test_runs_the_pipeline",
     },
+    4: {"test_runs_the_pipeline"},
 }
 
 

@@ -1,4 +1,4 @@
-"""What the three exercise check files share (``stages/exerciseN/tests/test_exercise.py``).
+"""What the exercise check files share (``stages/exerciseN/tests/test_exercise.py``).
 
     python -m workshop.exercises N     # what `make check-exercise STAGE=N` runs once it built
 
@@ -6,25 +6,31 @@ Each file keeps its exercise's checks and messages; this module keeps the plumbi
 the built module or a pointer to ``make check-exercise``, the exercise's stage rules,
 the path of your ``src/lib.rs``, a Rust panic turned into a failure, "are the TODOs
 done yet?" (a starter raises NotImplementedError until they are), the centers on the
-boundary that catch the natural mistakes, and the report: a failing check prints its
-message, what to change first, and no traceback (this module is a pytest plugin too).
+boundary that catch the natural mistakes, the plain loop's picks and a search run in a
+child process with capped memory and time (exercise 4), and the report: a failing check
+prints its message, what to change first, and no traceback (this module is a pytest
+plugin too).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 import re
+import signal
+import subprocess
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
-from workshop import REPO, checks, stages
+from workshop import REPO, checks, fp, stages
 
 SKIP = "the TODOs are not done yet (see the failure above)"
 
@@ -190,6 +196,119 @@ def same_picks(call: Callable[..., Any], stage: stages.Stage, workload: str, tod
         call(checks.check_stage, stage, workload=workload)
     except AssertionError as err:
         pytest.fail(f"{todo}\nOn the {workload} workload: {err}", pytrace=False)
+
+
+# --- a search run apart: the plain loop's picks, and a child process -------------------
+
+
+def plain_picks(polygons: Sequence[Any], points: Any, max_dist: float) -> list[tuple[int, int]]:
+    """``[(point index, polygon index)]`` as stage 3's plain loop picks them, from the
+    polygons' own centers and areas: ``dx * dx + dy * dy < squared_threshold(max_dist)``
+    (numpy's elementwise products and sum round as Rust's do), then the first close
+    polygon, replaced only by a strictly smaller area."""
+    centers = np.array([np.asarray(p.center, dtype=np.float64) for p in polygons]).reshape(-1, 2)
+    areas = np.array([p.area() for p in polygons], dtype=np.float64)
+    coords = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    t = fp.squared_threshold(max_dist)
+    found = []
+    # A few thousand pairs at a time: memory stays small at 20,000 x 1,000.
+    step = max(1, 2_000_000 // max(1, len(centers)))
+    with np.errstate(all="ignore"):
+        for start in range(0, len(coords), step):
+            chunk = coords[start : start + step]
+            dx = centers[None, :, 0] - chunk[:, None, 0]
+            dy = centers[None, :, 1] - chunk[:, None, 1]
+            close = dx * dx + dy * dy < t
+            for k, row in enumerate(close):
+                indices = np.flatnonzero(row)
+                if len(indices) == 0:
+                    continue
+                best = int(indices[0])
+                for i in indices[1:]:
+                    if areas[i] < areas[best]:
+                        best = int(i)
+                found.append((start + k, best))
+    return found
+
+
+# Run apart, a search cannot take the checks down with it: a grid of every cell between
+# two far centers asks for terabytes (an abort) or gigabytes (the machine's), a cell loop
+# that never ends hangs. The child gets this much address space beyond what it holds
+# once the layout is built, and this long: hundreds of times what a search needs here.
+CHILD_MEMORY = 2 << 30
+CHILD_SECONDS = 60
+
+_CHILD = """
+import importlib.util, json, sys
+from workshop import exercises
+spec = importlib.util.spec_from_file_location("exercise_checks", sys.argv[1])
+checks = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(checks)
+print(json.dumps(exercises.child_run(checks, sys.argv[2])))
+"""
+
+
+def child_run(checks_module: ModuleType, name: str) -> dict[str, Any]:
+    """In the child: make layout ``name`` of the check file, cap the memory, call
+    ``main``: ``{"picks": [[point, polygon], ...], "tests": n}`` or ``{"error": ...}``."""
+    polygons, points, max_dist = checks_module.LAYOUTS[name].make()
+    _cap_memory(CHILD_MEMORY)
+    try:
+        pairs = checks_module.main(polygons, points, max_dist)
+    except BaseException as err:  # a Rust panic is a BaseException
+        return {"error": f"{type(err).__name__}: {err}", "kind": "raised"}
+    point_index = {id(p): k for k, p in enumerate(points)}
+    polygon_index = {id(p): i for i, p in enumerate(polygons)}
+    picks = [[point_index.get(id(p), -1), polygon_index.get(id(q), -1)] for p, q in pairs]
+    return {"picks": picks, "tests": int(checks_module.distance_tests())}
+
+
+def _cap_memory(extra: int) -> None:
+    """RLIMIT_AS: what the process maps now plus ``extra`` (Linux; elsewhere nothing)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (mapped + extra, mapped + extra))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux
+        pass
+
+
+def run_apart(test_file: str, name: str) -> dict[str, Any]:
+    """Layout ``name`` of ``test_file`` (its ``LAYOUTS[name].make()``: polygons, points,
+    max_dist) searched in a child process with
+    bounded memory and time: ``child_run``'s answer, or ``{"error": what happened, "kind":
+    "raised" (an exception or a Rust panic), "killed" (a signal: an abort where memory ran
+    out), "hung" (out of time) or "child" (the check's own child failed)}``."""
+    env = {**os.environ, "RUST_BACKTRACE": "0"}
+    command = [sys.executable, "-c", _CHILD, test_file, name]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=CHILD_SECONDS, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "kind": "hung",
+            "error": f"your search did not finish in {CHILD_SECONDS} s (a correct one takes "
+            "well under a second here): a loop over cells that never ends, or over every "
+            "cell between two far-apart coordinates?",
+        }
+    if done.returncode == 0 and done.stdout.strip():
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    last = " / ".join([line for line in done.stderr.splitlines() if line.strip()][-2:])
+    if done.returncode > 0:
+        return {
+            "kind": "child",
+            "error": f"the check's child process failed (status {done.returncode}): {last}",
+        }
+    return {
+        "kind": "killed",
+        "error": f"the process running your search was killed by signal "
+        f"{signal.Signals(-done.returncode).name} (its memory is capped at "
+        f"{CHILD_MEMORY >> 30} GiB more than the layout needs; a grid of every cell "
+        f"between far-apart centers asks for far more): {last}",
+    }
 
 
 # --- the report: the message of each failing check, nothing else ----------------------
