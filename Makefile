@@ -166,6 +166,14 @@ bench-scaling: setup ## time per call as the problem grows 10x, 100x -> results/
 bench-threads: setup ## Python threads calling stage 4 at once: calls per second -> results/threads.{md,json}
 	$(PY) -m workshop.threads --out $(OUT)
 
+# The whole pipeline, from a pandas vertex table to pairs: stage 4 (a Polygon per polygon,
+# then main) against stage 5 (the columns as they are), and stage 5 on one core
+# (RAYON_NUM_THREADS=1, a child process), at the canonical size, 5k x 20k, 100k x 10k and
+# 1M x 100k. Writes $(OUT)/pipeline.{json,md}; about two minutes on 2 cores.
+.PHONY: bench-pipeline
+bench-pipeline: setup ## a vertex table to pairs: stage 4 (Polygons) vs stage 5 (columns), 1 vs 2 cores -> results/pipeline.{md,json}
+	$(PY) -m workshop.pipeline --out $(OUT)
+
 # Speed cliffs: stage 4 on 100k x 10k plain, with one polygon at x = 1e12, one
 # with a NaN vertex, one point at x = 1e12, and a far polygon with a point next to it
 # (interleaved; each checked to pick as plain). Writes $(OUT)/outliers.{json,md}; ~13 s.
@@ -312,7 +320,7 @@ reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure this machine's set int
 	$(MAKE) --no-print-directory OUT=$(REFERENCE)/$(MACHINE) \
 		PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
 		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-signals bench-threads \
-		bench-outliers fp profiles
+		bench-outliers bench-pipeline fp profiles
 	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
 		PROFILER=samply profiles compare
 	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) compare
@@ -389,7 +397,7 @@ test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the R
 
 # The compiled modules whose _core.pyi stubs stubtest checks against the built module.
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
-	poly_match_stage4._core
+	poly_match_stage4._core poly_match_stage5._columns
 .PHONY: lint
 lint: setup ## clippy -D warnings and rustfmt (the workspace, the crate `workshop new` writes), ruff; every path and target the docs name exists; every measured number in the docs is the reference data's, every code block the source's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
 	cargo clippy --workspace --all-targets -- -D warnings
