@@ -12,25 +12,78 @@
 use std::collections::TryReserveError;
 
 use numpy::prelude::*;
-use numpy::{Element, PyArray1, PyReadonlyArray1, PyUntypedArray, get_array_module};
+use numpy::ndarray::{Dimension, Ix1, IxDyn};
+use numpy::{
+    Element, PyArray, PyArray1, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArray, get_array_module,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::IntoPyDict;
 use pyo3::intern;
 
 use crate::{
-    exact_area, largest_abs, point_values, real_array, refuse_masked, shape,
+    exact_area, largest_abs, naming, point_values, real_array, refuse_masked, shape,
     to_f64_vec, try_vec, type_name, vec_for,
 };
 
-/// `x` or `y`: a 1-D array of real numbers (or anything numpy turns into one: a
-/// pandas Series, a list) as float64, the caller's own memory where it already
-/// is plain float64. Floats wider than float64 are rounded to it, as the
-/// baseline's `Polygon` stores them; masked values are refused.
-pub fn vertices<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray1<'py, f64>> {
+/// The polygons' columns, checked: `x` and `y` (read in place where they are
+/// plain float64, else numpy's float64 copy) and `offsets`, where each polygon
+/// starts, then the end: `x[offsets[i]..offsets[i + 1]]` is polygon `i`.
+pub struct Columns<'py> {
+    pub x: PyReadonlyArrayDyn<'py, f64>,
+    pub y: PyReadonlyArrayDyn<'py, f64>,
+    pub offsets: Vec<usize>,
+}
+
+/// `x`, `y` and `offsets` as a stage takes them: ragged (1-D `x` and `y`, one
+/// value per vertex, and `offsets`, see [`offsets`]) or, with `offsets=None`,
+/// every polygon the same number of vertices: `x` and `y` of shape (P, V), one
+/// row per polygon. ValueError when `x` and `y` differ in shape.
+pub fn polygons<'py>(
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    offsets: &Bound<'py, PyAny>,
+) -> PyResult<Columns<'py>> {
+    let rows = offsets.is_none();
+    let (x, y) = (vertices("x", x, rows)?, vertices("y", y, rows)?);
+    if x.shape() != y.shape() {
+        return Err(PyValueError::new_err(format!(
+            "x and y must have the same shape, got {:?} and {:?}",
+            x.shape(),
+            y.shape()
+        )));
+    }
+    let offsets = match x.shape() {
+        &[n_polygons, n_vertices] => {
+            if n_vertices == 0 && n_polygons > 0 {
+                return Err(PyValueError::new_err(
+                    "x and y have no columns: each row is a polygon, and a polygon needs \
+                     at least one vertex",
+                ));
+            }
+            let mut starts = vec_for(n_polygons + 1)?;
+            starts.extend((0..=n_polygons).map(|i| i * n_vertices));
+            starts
+        }
+        _ => self::offsets(offsets, x.len())?,
+    };
+    Ok(Columns { x, y, offsets })
+}
+
+/// `x` or `y`: an array of real numbers (or anything numpy turns into one: a
+/// pandas Series, a list), 1-D, or 2-D when `rows` (one row per polygon), as
+/// float64, the caller's own memory where it already is plain float64. Floats
+/// wider than float64 are rounded to it, as the baseline's `Polygon` stores
+/// them; masked values are refused.
+fn vertices<'py>(
+    name: &str,
+    obj: &Bound<'py, PyAny>,
+    rows: bool,
+) -> PyResult<PyReadonlyArrayDyn<'py, f64>> {
     let py = obj.py();
-    if let Ok(array) = obj.cast::<PyArray1<f64>>() {
-        if in_place(array.as_untyped()) {
+    let ndim = if rows { 2 } else { 1 };
+    if let Ok(array) = obj.cast::<PyArrayDyn<f64>>() {
+        if array.ndim() == ndim && in_place(array.as_untyped()) {
             return Ok(array.try_readonly()?);
         }
     }
@@ -38,13 +91,18 @@ pub fn vertices<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<PyReadonly
         refuse_masked(name, array)?;
     }
     let array = real_array(name, obj)?;
-    if array.ndim() != 1 {
+    if array.ndim() != ndim {
+        let what = if rows {
+            "2-D with offsets=None (one row of vertices per polygon)"
+        } else {
+            "1-D (one value per vertex; or 2-D, one row per polygon, with offsets=None)"
+        };
         return Err(PyValueError::new_err(format!(
-            "{name} must be 1-D (one value per vertex), got shape {}",
+            "{name} must be {what}, got shape {}",
             shape(&array)?
         )));
     }
-    Ok(c_order::<f64>(py, &array)?.try_readonly()?)
+    Ok(c_order::<f64, IxDyn>(py, &array)?.try_readonly()?)
 }
 
 /// A plain ndarray (not a subclass: a masked array's values may not count),
@@ -57,15 +115,15 @@ fn in_place(array: &Bound<'_, PyUntypedArray>) -> bool {
 }
 
 /// numpy's own cast of `array` into a new C-contiguous array of `T`.
-fn c_order<'py, T: Element>(
+fn c_order<'py, T: Element, D: Dimension>(
     py: Python<'py>,
     array: &Bound<'py, PyUntypedArray>,
-) -> PyResult<Bound<'py, PyArray1<T>>> {
+) -> PyResult<Bound<'py, PyArray<T, D>>> {
     let order = [(intern!(py, "order"), intern!(py, "C"))].into_py_dict(py)?;
     Ok(get_array_module(py)?
         .getattr(intern!(py, "array"))?
         .call((array, numpy::dtype::<T>(py)), Some(&order))?
-        .cast_into::<PyArray1<T>>()?)
+        .cast_into::<PyArray<T, D>>()?)
 }
 
 /// `offsets`: where each polygon's vertices start in `x` and `y`, then where the
@@ -73,13 +131,22 @@ fn c_order<'py, T: Element>(
 /// polygon `i` is `x[offsets[i]:offsets[i + 1]]`. Integers of any width;
 /// starting at 0, every polygon at least one vertex, ending at `vertices`
 /// (the length of `x`), or a ValueError saying which entry is wrong.
-pub fn offsets(obj: &Bound<'_, PyAny>, vertices: usize) -> PyResult<Vec<usize>> {
+fn offsets(obj: &Bound<'_, PyAny>, vertices: usize) -> PyResult<Vec<usize>> {
     let py = obj.py();
     if let Ok(array) = obj.cast::<PyUntypedArray>() {
         refuse_masked("offsets", array)?;
     }
-    let array = get_array_module(py)?.call_method1(intern!(py, "asarray"), (obj,))?;
+    let array = get_array_module(py)?
+        .call_method1(intern!(py, "asarray"), (obj,))
+        .map_err(|err| naming(py, "offsets", err))?;
     let array = array.cast_into::<PyUntypedArray>()?;
+    if array.ndim() != 1 || array.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "offsets must be 1-D with one entry per polygon and one more (0 first, len(x) \
+             last), got shape {}",
+            shape(&array)?
+        )));
+    }
     let kind = array.dtype().kind();
     if !matches!(kind, b'i' | b'u') {
         return Err(PyTypeError::new_err(format!(
@@ -89,18 +156,11 @@ pub fn offsets(obj: &Bound<'_, PyAny>, vertices: usize) -> PyResult<Vec<usize>> 
             array.dtype()
         )));
     }
-    if array.ndim() != 1 || array.is_empty() {
-        return Err(PyValueError::new_err(format!(
-            "offsets must be 1-D with one entry per polygon and one more (0 first, len(x) \
-             last), got shape {}",
-            shape(&array)?
-        )));
-    }
     // Both casts are exact: every signed int fits int64, every unsigned one uint64.
     let values: Vec<i128> = if kind == b'u' {
-        widen(&c_order::<u64>(py, &array)?)?
+        widen(&c_order::<u64, Ix1>(py, &array)?)?
     } else {
-        widen(&c_order::<i64>(py, &array)?)?
+        widen(&c_order::<i64, Ix1>(py, &array)?)?
     };
     let mut starts = vec_for(values.len())?;
     for (i, &v) in values.iter().enumerate() {

@@ -25,11 +25,27 @@ use stage4_grid::{Site, grid};
 /// a tie), as two numpy ``intp`` arrays of equal length, in the order of the
 /// points. Points with no close polygon are left out.
 ///
-/// ``x``, ``y``: the vertices' coordinates, 1-D (numpy arrays, pandas Series,
-/// anything numpy turns into real numbers; float64 is read in place).
-/// ``offsets``: integers, polygon ``i`` is ``x[offsets[i]:offsets[i + 1]]``:
-/// ``0`` first, ``len(x)`` last, every polygon at least one vertex.
-/// ``points``: an (N, 2) array of ``[x, y]`` rows.
+/// ``x``, ``y``: every vertex's coordinates, 1-D (numpy arrays, pandas Series,
+/// anything numpy turns into real numbers; float64 is read where it lies, so
+/// do not write to it while the call runs). ``offsets``: integers, polygon
+/// ``i`` is ``x[offsets[i]:offsets[i + 1]]`` (GeoArrow's layout, and
+/// ``shapely.to_ragged_array``'s): ``0`` first, ``len(x)`` last, every polygon
+/// at least one vertex. Or ``offsets=None`` with ``x`` and ``y`` of shape
+/// (P, V): polygon ``i`` is row ``i``. ``points``: an (N, 2) array of
+/// ``[x, y]`` rows.
+///
+/// From a vertex table, one row per vertex, each polygon's rows together:
+///
+/// >>> import numpy as np, pandas as pd
+/// >>> vertices = pd.DataFrame({"polygon": [7, 7, 7, 9, 9, 9, 9],
+/// ...                          "x": [0, 4, 0, 20, 21, 21, 20],
+/// ...                          "y": [0, 0, 3, 0, 0, 1, 1]})
+/// >>> stops = pd.DataFrame({"x": [1.0, 50.0, 19.0], "y": [1.0, 50.0, 0.0]})
+/// >>> ids = vertices["polygon"].to_numpy()
+/// >>> offsets = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+/// >>> stop, polygon = main(vertices["x"], vertices["y"], offsets, stops[["x", "y"]])
+/// >>> stop.tolist(), ids[offsets[polygon]].tolist()
+/// ([0, 2], [7, 9])
 ///
 /// Centers and areas are the ``Polygon``'s of stages 2-4, bit for bit. Raises
 /// TypeError or ValueError naming the argument for input that cannot mean
@@ -44,16 +60,11 @@ fn main<'py>(
     points: &Bound<'py, PyAny>,
     max_dist: common::MaxDist,
 ) -> PyResult<(Bound<'py, PyArray1<isize>>, Bound<'py, PyArray1<isize>>)> {
-    let (x, y) = (common::columns::vertices("x", x)?, common::columns::vertices("y", y)?);
-    let (x, y) = (x.as_slice()?, y.as_slice()?);
-    if x.len() != y.len() {
-        let (nx, ny) = (x.len(), y.len());
-        let message = format!("x and y must have the same length, got {nx} and {ny}");
-        return Err(pyo3::exceptions::PyValueError::new_err(message));
-    }
-    let offsets = common::columns::offsets(offsets, x.len())?;
+    let columns = common::columns::polygons(x, y, offsets)?;
+    let (x, y) = (columns.x.as_slice()?, columns.y.as_slice()?);
+    let offsets = &columns.offsets;
     let points = common::columns::points(points)?;
-    let polygons = Polygons { x, y, offsets: &offsets };
+    let polygons = Polygons { x, y, offsets };
     let max_dist = max_dist.0;
     // As in stage 4: below this size handing the GIL over costs more than the work.
     let picks = if polygons.len() + points.len() > grid::LARGE {
