@@ -377,7 +377,7 @@ hint: exercise-stage ## print the next hint for exercise STAGE (LEVEL=k: hint k)
 	else echo "== that was the last hint; the whole answer, with its comments: $(EXERCISE)/solution.rs"; fi
 
 # The lesson of stage N as a diff from stage N-1 (tests left out); the stage READMEs embed it.
-diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesson: diff-stage1 ... diff-stage4
+diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesson: diff-stage1 ... diff-stage5
 	@$(PY) -m workshop.stagediff stage$*
 
 # --- checks ------------------------------------------------------------------

@@ -82,14 +82,10 @@ fn vertices<'py>(
 ) -> PyResult<PyReadonlyArrayDyn<'py, f64>> {
     let py = obj.py();
     let ndim = if rows { 2 } else { 1 };
-    if let Ok(array) = obj.cast::<PyArrayDyn<f64>>() {
-        if array.ndim() == ndim && in_place(array.as_untyped()) {
-            return Ok(array.try_readonly()?);
-        }
-    }
     if let Ok(array) = obj.cast::<PyUntypedArray>() {
         refuse_masked(name, array)?;
     }
+    // An ndarray as it is, a pandas Series' own values.
     let array = real_array(name, obj)?;
     if array.ndim() != ndim {
         let what = if rows {
@@ -101,6 +97,11 @@ fn vertices<'py>(
             "{name} must be {what}, got shape {}",
             shape(&array)?
         )));
+    }
+    if let Ok(floats) = array.cast::<PyArrayDyn<f64>>() {
+        if in_place(floats.as_untyped()) {
+            return Ok(floats.try_readonly()?);
+        }
     }
     Ok(c_order::<f64, IxDyn>(py, &array)?.try_readonly()?)
 }
