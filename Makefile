@@ -93,14 +93,15 @@ build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run af
 
 # --- wheel -------------------------------------------------------------------
 
-# What a team installs without Rust: the final stage (or STAGE=stage3, STAGE=3) built by
-# maturin with the stages' profile for the stable ABI (abi3: one wheel for CPython 3.10 and
-# later), linked by zig for glibc 2.17 (manylinux2014, as CI's image), its sdist, and the
-# baseline's wheel the stage imports, in dist/; auditwheel checks the manylinux tag.
-# `make test` installs them into a clean venv without Rust and checks them there, and their
-# answers on every other CPython from 3.10 on the machine has (pyenv's).
-WHEEL_STAGE = stage$(patsubst stage%,%,$(if $(filter file undefined,$(origin STAGE)),4,$(STAGE)))
-WHEEL_STAMP = dist/.built-$(WHEEL_STAGE)
+# What a team installs without Rust: the final stages, stage 4 (Polygon objects) and stage 5
+# (columns), or one stage (STAGE=stage3, STAGE=3), each built by maturin with the stages'
+# profile for the stable ABI (abi3: one wheel for CPython 3.10 and later), linked by zig for
+# glibc 2.17 (manylinux2014, as CI's image), its sdist, and the baseline's wheel the stages
+# import, in dist/; auditwheel checks the manylinux tag. `make test` installs each into a
+# clean venv without Rust and checks it there, and its answers on every other CPython from
+# 3.10 on the machine has (pyenv's).
+WHEEL_STAGES = $(if $(filter file undefined,$(origin STAGE)),stage4 stage5,stage$(patsubst stage%,%,$(STAGE)))
+WHEEL_STAMP = $(WHEEL_STAGES:%=dist/.built-%)
 dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
 		$$(shell find $$(wildcard stages/$$*_*) stages/common python_baseline harness/workshop \
 			-type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' -o -name '*.pyi' \))
@@ -108,8 +109,9 @@ dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
 	touch $@
 
 .PHONY: wheel
-wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for CPython >= 3.10 on glibc >= 2.17 + sdist -> dist/, audited
-	@echo "dist/ has $(WHEEL_STAGE)'s wheel and sdist (up to date):" $(notdir $(wildcard dist/poly_match_$(WHEEL_STAGE)-*))
+wheel: $(WHEEL_STAMP) ## stages 4 and 5 (STAGE=stage3: another) as wheels for CPython >= 3.10 on glibc >= 2.17 + sdists -> dist/, audited
+	@for stage in $(WHEEL_STAGES); do echo "dist/ has $$stage's wheel and sdist (up to date):" \
+		$$(cd dist && ls poly_match_$$stage-*); done
 
 # The wheel on a CPython this machine does not have: Debian's own (sid: 3.14 today), in a
 # minimal Debian that debootstrap makes in build/debian-$(DEBIAN_SUITE)/ (as root; about two
@@ -119,7 +121,8 @@ DEBIAN_SUITE ?= sid
 wheel-debian: $(WHEEL_STAMP) ## the wheel's answers on Debian sid's CPython (3.14), in a debootstrap folder in build/ (root, ~2 min)
 	@command -v debootstrap > /dev/null || { echo "installing debootstrap (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
-	$(PY) -m workshop.wheel check-debian --stage $(WHEEL_STAGE) --suite $(DEBIAN_SUITE)
+	for stage in $(WHEEL_STAGES); do \
+		$(PY) -m workshop.wheel check-debian --stage $$stage --suite $(DEBIAN_SUITE); done
 
 # --- benchmarks --------------------------------------------------------------
 
@@ -393,7 +396,7 @@ NO_RUST_TESTS := --exclude exercise1 --exclude exercise2 --exclude exercise3 --e
 test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the Rust cores), pytest (answers vs the baseline), the wheel in a clean venv
 	$(LINK_LIBPYTHON) cargo test --profile $(CARGO_PROFILE) --workspace $(NO_RUST_TESTS) --tests -- --quiet
 	$(PY) -m pytest -n auto --dist loadfile
-	$(PY) -m workshop.wheel check --stage $(WHEEL_STAGE)
+	for stage in $(WHEEL_STAGES); do $(PY) -m workshop.wheel check --stage $$stage; done
 
 # The compiled modules whose _core.pyi stubs stubtest checks against the built module.
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \

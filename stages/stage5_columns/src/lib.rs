@@ -66,10 +66,11 @@ fn main<'py>(
     let points = common::columns::points(points)?;
     let polygons = Polygons { x, y, offsets };
     let max_dist = max_dist.0;
-    // As in stage 4: below this size handing the GIL over costs more than the work.
+    // Below this size handing the GIL over costs more than the work: getting it
+    // back can mean waiting out another thread's switch interval (5 ms).
     let picks = if polygons.len() + points.len() > grid::LARGE {
-        // Every core, and Ctrl-C checked every 20 ms while they work. The
-        // closure borrows the arrays: the caller's objects outlive the call.
+        // Both cores, on worker threads no other call shares (a forked child
+        // makes new ones), and Ctrl-C checked every 20 ms while they work.
         common::parallel::detach(py, |cancel| {
             polygons.select(&points, max_dist, &|| cancel.requested(), true)
         })?
