@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from poly_match_stage5 import main, vertex_columns
 
-from workshop import checks, stages, workloads
+from workshop import checks, stages
 
 STAGE = stages.get("stage5")
 
@@ -85,6 +85,12 @@ def test_the_docstring_example_runs() -> None:
     [test] = finder.find(main.__doc__, "main", globs={"main": main})
     assert test.examples
     assert doctest.DocTestRunner().run(test).failed == 0
+
+
+def test_the_dataframe_example_prints_its_pairs() -> None:
+    """docs/stage5_from_a_table.py, which the docs quote: stop 0 in zone 7, stop 2 in 9."""
+    out = helpers.python((helpers.REPO / "docs" / "stage5_from_a_table.py").read_text())
+    assert [line.split() for line in out.splitlines()] == [["stop", "zone"], ["0", "7"], ["2", "9"]]
 
 
 @settings(max_examples=80, deadline=None)
@@ -177,7 +183,7 @@ def reversed_copy(a: np.ndarray) -> np.ndarray:
 
 def strided(a: np.ndarray) -> np.ndarray:
     """``a``'s values in a view that skips every other item of a larger array."""
-    wide = np.zeros((len(a), 2) + a.shape[1:], a.dtype)
+    wide = np.zeros((len(a), 2, *a.shape[1:]), a.dtype)
     wide[:, 0] = a
     return wide[:, 0]
 
@@ -296,7 +302,11 @@ REFUSED = {
     "ragged offsets": (ValueError, "offsets: ", (X, Y, [[0], [3, 7]], P)),
     "huge offsets": (TypeError, "offsets must be integers", (X, Y, [0, 3, 2**70], P)),
     # the vertices
-    "x and y of different lengths": (ValueError, "x and y must have the same", (X, Y[:-1], [0, 3, 7], P)),
+    "x and y of different lengths": (
+        ValueError,
+        "x and y must have the same",
+        (X, Y[:-1], [0, 3, 7], P),
+    ),
     "x of strings": (TypeError, "x must be real numbers", (["a"] * 7, Y, [0, 3, 7], P)),
     "y None": (TypeError, "y must be real numbers, not None", (X, None, [0, 3, 7], P)),
     "complex y": (TypeError, "y must be real numbers", (X, Y + 1j, [0, 3, 7], P)),
@@ -308,14 +318,22 @@ REFUSED = {
     ),
     "2-D x with offsets": (ValueError, "x must be 1-D", (X.reshape(1, 7), Y, [0, 7], P)),
     "1-D x without offsets": (ValueError, "x must be 2-D with offsets=None", (X, Y, None, P)),
-    "rows of no vertices": (ValueError, "no columns", (np.empty((2, 0)), np.empty((2, 0)), None, P)),
+    "rows of no vertices": (
+        ValueError,
+        "no columns",
+        (np.empty((2, 0)), np.empty((2, 0)), None, P),
+    ),
     "rows of different shapes": (
         ValueError,
         "x and y must have the same shape",
         (np.zeros((2, 3)), np.zeros((3, 2)), None, P),
     ),
     # the points
-    "points of 3 columns": (ValueError, "points must be an (N, 2) array", (X, Y, [0, 7], np.zeros((2, 3)))),
+    "points of 3 columns": (
+        ValueError,
+        "points must be an (N, 2) array",
+        (X, Y, [0, 7], np.zeros((2, 3))),
+    ),
     "1-D points": (ValueError, "points must be an (N, 2) array", (X, Y, [0, 7], np.zeros(2))),
     "points wider than float64": (
         TypeError,
@@ -456,7 +474,10 @@ def under(extra, call):
 triangle = (np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]), [0, 3])
 rows = np.random.RandomState(0).rand(300_000, 2)  # all within max_dist of the triangle
 (x, y, offsets), points = stage.generate_example(n_polygons=30_000, n_points=3_000)
-calls = {"rows": lambda: stage.main(*triangle, rows), "many": lambda: stage.main(x, y, offsets, points)}
+calls = {
+    "rows": lambda: stage.main(*triangle, rows),
+    "many": lambda: stage.main(x, y, offsets, points),
+}
 # Reading 3 x 10^5 points takes 4.8 MB: with 2 MB left, MemoryError, every time.
 print(under(2 * 2**20, calls["rows"]))
 expected, seen = {}, set()

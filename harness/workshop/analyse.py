@@ -528,6 +528,7 @@ def claim_stage4(profile: Profile) -> Claim:
     evidence = f"{one.evidence}; in the search: {_pct(search, count(rust))} of the Rust samples"
     return Claim(profile.name, statement, one.holds and 2 * search > count(rust), evidence)
 
+
 # Stage 5's search: every polygon's center and area from its slice of the columns
 # (stage5_columns::Polygons, whose frame the compiler often inlines: then the center's
 # and the area's own functions), then stage 4's grid and k-d tree.

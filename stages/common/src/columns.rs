@@ -11,19 +11,19 @@
 //! the vertices, so another thread must not change them afterwards.
 use std::collections::TryReserveError;
 
-use numpy::prelude::*;
 use numpy::ndarray::{Dimension, Ix1, IxDyn};
+use numpy::prelude::*;
 use numpy::{
     Element, PyArray, PyArray1, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArray, get_array_module,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::IntoPyDict;
-use pyo3::intern;
 
 use crate::{
-    exact_area, largest_abs, naming, point_values, real_array, refuse_masked, shape,
-    to_f64_vec, try_vec, type_name, vec_for,
+    exact_area, largest_abs, naming, point_values, real_array, refuse_masked, shape, to_f64_vec,
+    try_vec, type_name, vec_for,
 };
 
 /// The polygons' columns, checked: `x` and `y` (read in place where they are
@@ -272,9 +272,7 @@ pub fn area(x: &[f64], y: &[f64]) -> Result<f64, TryReserveError> {
 /// and not in another.
 pub fn numpy_shoelace(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
-    let dot = |a: &[f64], b: &[f64]| {
-        (0..n).fold(0.0, |sum, i| sum + a[i] * b[(i + n - 1) % n])
-    };
+    let dot = |a: &[f64], b: &[f64]| (0..n).fold(0.0, |sum, i| sum + a[i] * b[(i + n - 1) % n]);
     0.5 * (dot(x, y) - dot(y, x)).abs()
 }
 
@@ -313,7 +311,11 @@ pub fn integer_area(x: &[f64], y: &[f64]) -> Option<f64> {
     let (first, mut prev) = (int(y[0], down_y), int(y[n - 1], down_y));
     let (mut sum, mut current) = (0i128, first);
     for i in 0..n {
-        let next = if i + 1 < n { int(y[i + 1], down_y) } else { first };
+        let next = if i + 1 < n {
+            int(y[i + 1], down_y)
+        } else {
+            first
+        };
         sum += i128::from(int(x[i], down_x)) * i128::from(prev - next);
         (prev, current) = (current, next);
     }
@@ -401,11 +403,18 @@ mod tests {
         let big = [0.0, 1e160, 0.0];
         let other = [0.0, 0.0, 1e160];
         assert!(area(&big, &other).expect("memory").is_nan());
-        assert!(area(&[0.0, f64::NAN, 0.0], &[0.0, 0.0, 1.0]).expect("memory").is_nan());
+        assert!(
+            area(&[0.0, f64::NAN, 0.0], &[0.0, 0.0, 1.0])
+                .expect("memory")
+                .is_nan()
+        );
         // An infinite vertex with finite others: numpy's dots give inf and a finite
         // number, so the area is inf.
         let inf = area(&[0.0, f64::INFINITY, 1.0], &[1.0, 1.0, 2.0]).expect("memory");
-        assert_eq!(inf, numpy_shoelace(&[0.0, f64::INFINITY, 1.0], &[1.0, 1.0, 2.0]));
+        assert_eq!(
+            inf,
+            numpy_shoelace(&[0.0, f64::INFINITY, 1.0], &[1.0, 1.0, 2.0])
+        );
         // Large but finite in numpy: the scaled exact area.
         let (x, y) = ([0.0, 2e153, 0.0], [0.0, 0.0, 2e153]);
         assert_eq!(area(&x, &y).expect("memory"), 2e153 * 2e153 / 2.0);

@@ -235,6 +235,9 @@ mod tests {
             offsets: &[0],
         };
         assert!(empty.is_empty());
-        assert_eq!(empty.select(&[[0.0, 0.0]], 10.0, &|| false, false), Ok(vec![]));
+        assert_eq!(
+            empty.select(&[[0.0, 0.0]], 10.0, &|| false, false),
+            Ok(vec![])
+        );
     }
 }
