@@ -10,7 +10,7 @@ _Index = npt.NDArray[np.intp]
 def main(
     x: npt.ArrayLike,
     y: npt.ArrayLike,
-    offsets: npt.ArrayLike,
+    offsets: npt.ArrayLike | None,
     points: npt.ArrayLike,
     max_dist: float = 10.0,
 ) -> tuple[_Index, _Index]:
@@ -18,7 +18,8 @@ def main(
     ``max_dist``: the polygon of least area among the close ones (the first on a tie).
 
     Polygon ``i`` is ``x[offsets[i]:offsets[i + 1]]``, ``y[...]``: ``offsets`` starts at
-    0, rises, ends at ``len(x)``. ``points``: an (N, 2) array. Float64 columns are read
+    0, rises, ends at ``len(x)``; or ``offsets=None`` and ``x``, ``y`` of shape (P, V), one
+    row per polygon. ``points``: an (N, 2) array. Float64 columns are read
     in place; other dtypes and layouts are cast by numpy first. Masked values, points
     wider than float64 and offsets that are not integers raise, naming the argument.
     """
