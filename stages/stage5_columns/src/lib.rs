@@ -15,7 +15,6 @@
 //! 4's, unchanged (`stage4_grid::grid`).
 use std::collections::TryReserveError;
 
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 use stage4_grid::{Site, grid};
@@ -59,7 +58,7 @@ fn main<'py>(
     offsets: &Bound<'py, PyAny>,
     points: &Bound<'py, PyAny>,
     max_dist: common::MaxDist,
-) -> PyResult<(Bound<'py, PyArray1<isize>>, Bound<'py, PyArray1<isize>>)> {
+) -> PyResult<common::columns::Indices<'py>> {
     let columns = common::columns::polygons(x, y, offsets)?;
     let (x, y) = (columns.x.as_slice()?, columns.y.as_slice()?);
     let offsets = &columns.offsets;
