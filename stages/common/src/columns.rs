@@ -158,13 +158,23 @@ fn offsets(obj: &Bound<'_, PyAny>, vertices: usize) -> PyResult<Vec<usize>> {
         )));
     }
     // Both casts are exact: every signed int fits int64, every unsigned one uint64.
-    let values: Vec<i128> = if kind == b'u' {
-        widen(&c_order::<u64, Ix1>(py, &array)?)?
+    if kind == b'u' {
+        starts(&c_order::<u64, Ix1>(py, &array)?, vertices)
     } else {
-        widen(&c_order::<i64, Ix1>(py, &array)?)?
-    };
+        starts(&c_order::<i64, Ix1>(py, &array)?, vertices)
+    }
+}
+
+/// The offsets as indices, each checked as it is read.
+fn starts<T: Element + Copy + Into<i128>>(
+    array: &Bound<'_, PyArray1<T>>,
+    vertices: usize,
+) -> PyResult<Vec<usize>> {
+    let array = array.try_readonly()?;
+    let values = array.as_slice()?;
     let mut starts = vec_for(values.len())?;
     for (i, &v) in values.iter().enumerate() {
+        let v: i128 = v.into();
         let previous = starts.last().map_or(-1, |&s: &usize| s as i128);
         let why = if i == 0 && v != 0 {
             "the first must be 0"
@@ -181,21 +191,13 @@ fn offsets(obj: &Bound<'_, PyAny>, vertices: usize) -> PyResult<Vec<usize>> {
              then the end (len(x) = {vertices})"
         )));
     }
-    if starts.last() != Some(&vertices) {
-        return Err(PyValueError::new_err(format!(
+    match starts.last() {
+        Some(&end) if end == vertices => Ok(starts),
+        end => Err(PyValueError::new_err(format!(
             "offsets end at {}, but x has {vertices} vertices: the last offset is len(x)",
-            values[values.len() - 1]
-        )));
+            end.copied().unwrap_or(0)
+        ))),
     }
-    Ok(starts)
-}
-
-fn widen<T: Element + Copy + Into<i128>>(array: &Bound<'_, PyArray1<T>>) -> PyResult<Vec<i128>> {
-    let array = array.try_readonly()?;
-    let values = array.as_slice()?;
-    let mut wide = vec_for(values.len())?;
-    wide.extend(values.iter().map(|&v| v.into()));
-    Ok(wide)
 }
 
 /// The points as an (N, 2) array of real numbers, row `i` the point `i` (any
