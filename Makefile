@@ -93,14 +93,15 @@ build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run af
 
 # --- wheel -------------------------------------------------------------------
 
-# What a team installs without Rust: the final stage (or STAGE=stage3, STAGE=3) built by
-# maturin with the stages' profile for the stable ABI (abi3: one wheel for CPython 3.10 and
-# later), linked by zig for glibc 2.17 (manylinux2014, as CI's image), its sdist, and the
-# baseline's wheel the stage imports, in dist/; auditwheel checks the manylinux tag.
-# `make test` installs them into a clean venv without Rust and checks them there, and their
-# answers on every other CPython from 3.10 on the machine has (pyenv's).
-WHEEL_STAGE = stage$(patsubst stage%,%,$(if $(filter file undefined,$(origin STAGE)),4,$(STAGE)))
-WHEEL_STAMP = dist/.built-$(WHEEL_STAGE)
+# What a team installs without Rust: the final stages, stage 4 (Polygon objects) and stage 5
+# (columns), or one stage (STAGE=stage3, STAGE=3), each built by maturin with the stages'
+# profile for the stable ABI (abi3: one wheel for CPython 3.10 and later), linked by zig for
+# glibc 2.17 (manylinux2014, as CI's image), its sdist, and the baseline's wheel the stages
+# import, in dist/; auditwheel checks the manylinux tag. `make test` installs each into a
+# clean venv without Rust and checks it there, and its answers on every other CPython from
+# 3.10 on the machine has (pyenv's).
+WHEEL_STAGES = $(if $(filter file undefined,$(origin STAGE)),stage4 stage5,stage$(patsubst stage%,%,$(STAGE)))
+WHEEL_STAMP = $(WHEEL_STAGES:%=dist/.built-%)
 dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
 		$$(shell find $$(wildcard stages/$$*_*) stages/common python_baseline harness/workshop \
 			-type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' -o -name '*.pyi' \))
@@ -108,8 +109,9 @@ dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
 	touch $@
 
 .PHONY: wheel
-wheel: $(WHEEL_STAMP) ## the final stage (STAGE=stage3: another) as a wheel for CPython >= 3.10 on glibc >= 2.17 + sdist -> dist/, audited
-	@echo "dist/ has $(WHEEL_STAGE)'s wheel and sdist (up to date):" $(notdir $(wildcard dist/poly_match_$(WHEEL_STAGE)-*))
+wheel: $(WHEEL_STAMP) ## stages 4 and 5 (STAGE=stage3: another) as wheels for CPython >= 3.10 on glibc >= 2.17 + sdists -> dist/, audited
+	@for stage in $(WHEEL_STAGES); do echo "dist/ has $$stage's wheel and sdist (up to date):" \
+		$$(cd dist && ls poly_match_$$stage-*); done
 
 # The wheel on a CPython this machine does not have: Debian's own (sid: 3.14 today), in a
 # minimal Debian that debootstrap makes in build/debian-$(DEBIAN_SUITE)/ (as root; about two
@@ -119,7 +121,8 @@ DEBIAN_SUITE ?= sid
 wheel-debian: $(WHEEL_STAMP) ## the wheel's answers on Debian sid's CPython (3.14), in a debootstrap folder in build/ (root, ~2 min)
 	@command -v debootstrap > /dev/null || { echo "installing debootstrap (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
-	$(PY) -m workshop.wheel check-debian --stage $(WHEEL_STAGE) --suite $(DEBIAN_SUITE)
+	for stage in $(WHEEL_STAGES); do \
+		$(PY) -m workshop.wheel check-debian --stage $$stage --suite $(DEBIAN_SUITE); done
 
 # --- benchmarks --------------------------------------------------------------
 
@@ -165,6 +168,14 @@ bench-scaling: setup ## time per call as the problem grows 10x, 100x -> results/
 .PHONY: bench-threads
 bench-threads: setup ## Python threads calling stage 4 at once: calls per second -> results/threads.{md,json}
 	$(PY) -m workshop.threads --out $(OUT)
+
+# The whole pipeline, from a pandas vertex table to pairs: stage 4 (a Polygon per polygon,
+# then main) against stage 5 (the columns as they are), and stage 5 on one core
+# (RAYON_NUM_THREADS=1, a child process), at the canonical size, 5k x 20k, 100k x 10k and
+# 1M x 100k. Writes $(OUT)/pipeline.{json,md}; about two minutes on 2 cores.
+.PHONY: bench-pipeline
+bench-pipeline: setup ## a vertex table to pairs: stage 4 (Polygons) vs stage 5 (columns), 1 vs 2 cores -> results/pipeline.{md,json}
+	$(PY) -m workshop.pipeline --out $(OUT)
 
 # Speed cliffs: stage 4 on 100k x 10k plain, with one polygon at x = 1e12, one
 # with a NaN vertex, one point at x = 1e12, and a far polygon with a point next to it
@@ -312,7 +323,7 @@ reference: setup $(PROFILE_TOOLS) $(SAMPLY) ## re-measure this machine's set int
 	$(MAKE) --no-print-directory OUT=$(REFERENCE)/$(MACHINE) \
 		PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
 		bench bench-scaling bench-debug bench-borrow bench-abi3 bench-signals bench-threads \
-		bench-outliers fp profiles
+		bench-outliers bench-pipeline fp profiles
 	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) IF_REFUSED= \
 		PROFILER=samply profiles compare
 	$(MAKE) --no-print-directory PROFILE_OUT=$(PROFILE_REFERENCE)/$(MACHINE) compare
@@ -369,7 +380,7 @@ hint: exercise-stage ## print the next hint for exercise STAGE (LEVEL=k: hint k)
 	else echo "== that was the last hint; the whole answer, with its comments: $(EXERCISE)/solution.rs"; fi
 
 # The lesson of stage N as a diff from stage N-1 (tests left out); the stage READMEs embed it.
-diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesson: diff-stage1 ... diff-stage4
+diff-stage%: $(VENV)/.installed ## the diff from stage N-1 to stage N, its lesson: diff-stage1 ... diff-stage5
 	@$(PY) -m workshop.stagediff stage$*
 
 # --- checks ------------------------------------------------------------------
@@ -385,11 +396,11 @@ NO_RUST_TESTS := --exclude exercise1 --exclude exercise2 --exclude exercise3 --e
 test: setup $(PROFILE_TOOLS) $(WHEEL_STAMP) ## run every test: cargo test (the Rust cores), pytest (answers vs the baseline), the wheel in a clean venv
 	$(LINK_LIBPYTHON) cargo test --profile $(CARGO_PROFILE) --workspace $(NO_RUST_TESTS) --tests -- --quiet
 	$(PY) -m pytest -n auto --dist loadfile
-	$(PY) -m workshop.wheel check --stage $(WHEEL_STAGE)
+	for stage in $(WHEEL_STAGES); do $(PY) -m workshop.wheel check --stage $$stage; done
 
 # The compiled modules whose _core.pyi stubs stubtest checks against the built module.
 STUBTEST_MODULES := poly_match_stage1._core poly_match_stage2._core poly_match_stage3._core \
-	poly_match_stage4._core
+	poly_match_stage4._core poly_match_stage5._columns
 .PHONY: lint
 lint: setup ## clippy -D warnings and rustfmt (the workspace, the crate `workshop new` writes), ruff; every path and target the docs name exists; every measured number in the docs is the reference data's, every code block the source's; the stages' .pyi stubs match the modules (stubtest); the GitHub workflows (actionlint, zizmor)
 	cargo clippy --workspace --all-targets -- -D warnings

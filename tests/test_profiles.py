@@ -141,6 +141,21 @@ def test_each_claim_can_fail():
     assert not analyse.claim_stage4(fake("stage4", {cells: 20, tree: 10, reading: 70})).holds
 
 
+def test_stage5_claim_counts_the_search_against_the_whole_call():
+    # Stage 5: nearly all of the call is the search (centers and areas, then stage 4's
+    # grid), not reading the columns or writing the index arrays.
+    main5 = "stage5_columns::main (lib.rs:1)"
+    sites = f"{main5};stage5_columns::Polygons::sites (lib.rs:2);common::columns::area (c.rs:3)"
+    grid = f"{main5};stage4_grid::grid::select (grid.rs:4);stage4_grid::grid::Grid::pick (g.rs:5)"
+    reading = f"{main5};common::columns::vertices (c.rs:6)"
+    assert analyse.claim_stage5(fake("stage5", {sites: 40, grid: 45, reading: 15})).holds
+    assert not analyse.claim_stage5(fake("stage5", {sites: 30, grid: 30, reading: 40})).holds
+    # Python called back from inside the Rust call, or too few samples: no claim.
+    called_back = f"{main5};stage5_columns::Polygons::sites (lib.rs:2);{SELECT}"
+    assert not analyse.claim_stage5(fake("stage5", {grid: 90, called_back: 10})).holds
+    assert not analyse.claim_stage5(fake("stage5", {sites: 5, grid: 5})).holds
+
+
 def samply_fake(workers: dict[str, int]) -> Profile:
     """A samply profile of stage4_large: the main thread, and ``workers`` as stacks."""
     main = {("[main thread]", "stage4_grid::main (lib.rs:1)"): 50}

@@ -529,6 +529,32 @@ def claim_stage4(profile: Profile) -> Claim:
     return Claim(profile.name, statement, one.holds and 2 * search > count(rust), evidence)
 
 
+# Stage 5's search: every polygon's center and area from its slice of the columns
+# (stage5_columns::Polygons, whose frame the compiler often inlines: then the center's
+# and the area's own functions), then stage 4's grid and k-d tree.
+SEARCH5 = (
+    r"^<?(stage5_columns::Polygons|stage4_grid::(grid|kdtree)"
+    r"|common::columns::(area|integer_area|numpy_shoelace)"
+    r"|common::(numpy_mean|pairwise_sum|exact_area|largest_abs|ExactSum))\b"
+)
+NEARLY_ALL = 0.7  # "nearly all", with a wide margin under what the profiles show
+
+
+def claim_stage5(profile: Profile) -> Claim:
+    statement = (
+        "stage5: nearly all samples of the call are in the search (every polygon's center "
+        "and area, then stage 4's grid and k-d tree): reading the arrays and writing the "
+        "two index arrays are a sliver"
+    )
+    one = claim_one_call(profile)
+    timed = profile.timed()
+    total = count(timed)
+    search = sum(n for s, n in timed.items() if any(re.search(SEARCH5, f) for f in s))
+    share = search / max(total, 1)
+    evidence = f"{one.evidence}; in the search: {_pct(search, total)} of the timed call"
+    return Claim(profile.name, statement, one.holds and share >= NEARLY_ALL, evidence, share)
+
+
 def _biggest(profile: Profile, key: str, statement: str) -> Claim:
     """``key`` is the biggest item of "where the time goes" in ``profile``'s timed calls."""
     cats = where_time_goes(profile)
@@ -607,6 +633,7 @@ CLAIMS: dict[str, Callable[[Profile], Claim]] = {
     "stage2.biggest": claim_stage2_biggest,
     "stage3": claim_one_call,
     "stage4": claim_stage4,
+    "stage5": claim_stage5,
 }
 # Claims that hold on some CPUs only: the walkthrough quotes them with the machines they
 # hold on (``claim.KEY.on``). Stage 2's biggest item: select_best_polygon on the AVX2

@@ -6,7 +6,7 @@ baseline's "smallest" is decided by rounding inside numpy's dot.
 
 - ``assert_identical_picks``: for stages that keep numpy's area (stages 1-2),
   and for every stage on workloads with clearly distinct areas.
-- ``assert_valid_argmin``: for a stage that computes the area itself (stage 3):
+- ``assert_valid_argmin``: for a stage that computes the area itself (stages 3-5):
   the same points in the same order, each pick within ``max_dist`` and with the
   least area up to a relative ``rel`` (1e-9).
 """
@@ -43,6 +43,30 @@ def picks(result: Sequence[tuple[Any, Any]], polygons: Sequence[Any]) -> list[Pi
         )
         out.append((_point_key(point), index[id(poly)]))
     return out
+
+
+def index_picks(result: Any, points: Any) -> list[Pick]:
+    """``picks`` of a columns stage's ``(point_index, polygon_index)``: two 1-D integer
+    arrays of one length, the points' indices into ``points`` (their rows), rising."""
+    assert isinstance(result, tuple) and len(result) == 2, (
+        f"expected (point_index, polygon_index), got {type(result).__name__}"
+    )
+    point_index, polygon_index = (np.asarray(a) for a in result)
+    for name, a in (("point_index", point_index), ("polygon_index", polygon_index)):
+        assert a.ndim == 1 and a.dtype.kind in "iu", f"{name} is {a.dtype} {a.shape}"
+    assert len(point_index) == len(polygon_index), "point_index and polygon_index differ in length"
+    assert bool(np.all(np.diff(point_index) > 0)), "point_index is not rising"
+    return [
+        (_point_key(points[p]), int(i))
+        for p, i in zip(point_index.tolist(), polygon_index.tolist(), strict=True)
+    ]
+
+
+def result_picks(result: Any, polygons: Any, points: Any) -> list[Pick]:
+    """``picks`` of either form of stage: pairs of the caller's objects, or index arrays."""
+    if isinstance(result, tuple):
+        return index_picks(result, points)
+    return picks(result, polygons)
 
 
 def baseline_picks(
@@ -123,12 +147,18 @@ def check_stage(
     from workshop.workloads import WORKLOADS
 
     make = WORKLOADS[workload]
-    expected, baseline_polygons, _ = baseline_picks(make, max_dist, **kwargs)
+    expected, baseline_polygons, baseline_points = baseline_picks(make, max_dist, **kwargs)
     module = stage.load()
-    polygons, points = make(module.Polygon, **kwargs)
-    result = stage.entry_point()(polygons, points, max_dist)
-    assert_same_objects(result, points, polygons)
-    got = picks(result, polygons)
+    if stage.form == "columns":
+        # The baseline's polygons and points as arrays: polygon i is the baseline's i.
+        polygons = module.vertex_columns(baseline_polygons)
+        points = np.array(baseline_points, dtype=np.float64).reshape(-1, 2)
+        got = index_picks(stage.entry_point()(polygons, points, max_dist), points)
+    else:
+        polygons, points = make(module.Polygon, **kwargs)
+        result = stage.entry_point()(polygons, points, max_dist)
+        assert_same_objects(result, points, polygons)
+        got = picks(result, polygons)
     if stage.answers == "argmin" and workload == "canonical":
         assert_valid_argmin(got, expected, baseline_polygons, max_dist)
     else:

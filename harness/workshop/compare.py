@@ -41,6 +41,7 @@ NEIGHBOURS = [
     ("stage1", "stage2"),
     ("stage2", "stage3"),
     ("stage3", "stage4"),
+    ("stage4", "stage5"),
 ]
 # The pairs the page steps through, the walkthrough's order; the first is shown first.
 STEPS = [
@@ -50,6 +51,7 @@ STEPS = [
     ("stage2", "stage3"),
     ("stage3", "stage4"),
     ("stage4", "stage4_large"),
+    ("stage4", "stage5"),
     ("stage0", "vectorized"),
     ("vectorized", "numba"),
     ("numba", "scipy"),

@@ -218,6 +218,18 @@ def outliers_values(result: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def pipeline_values(result: dict[str, Any]) -> dict[str, str]:
+    """``pipeline.SIZE.{stage4,stage5,stage5_one_core,vs_stage4,two_cores}``."""
+    values = {"pipeline.cpu": cpu_label(result["env"])}
+    for row in result["rows"]:
+        key = f"pipeline.{row['size']}"
+        for name in ("stage4", "stage5", "stage5_one_core"):
+            values[f"{key}.{name}"] = fmt_time(row[name]["median_s"])
+        values[f"{key}.vs_stage4"] = fmt_speedup(row["stage5_over_stage4"])
+        values[f"{key}.two_cores"] = f"{row['two_cores_over_one']:.2f}x"
+    return values
+
+
 def fp_values(result: dict[str, Any]) -> dict[str, str]:
     """``fp.*``: numpy's dot here, the floating-point lesson's areas (workshop.fp)."""
     lesson, art = result["lesson"], result["lesson"]["article"]
@@ -279,6 +291,7 @@ SOURCES: list[tuple[str, Callable[[Any], dict[str, str]]]] = [
     ("bench-signals.json", signals_values),
     ("threads.json", threads_values),
     ("outliers.json", outliers_values),
+    ("pipeline.json", pipeline_values),
     ("fp.json", fp_values),
     ("setup.json", setup_values),
 ]
@@ -500,7 +513,8 @@ TABLES: dict[str, Callable[[Path], str | None]] = {
     "make-help": make_help,
     "threads": markdown_table("threads.json", report.threads_markdown),
     "outliers": markdown_table("outliers.json", report.outliers_markdown),
-    **{f"diff.stage{n}": (lambda _ref, n=n: stagediff.fenced(f"stage{n}")) for n in range(1, 5)},
+    "pipeline": markdown_table("pipeline.json", report.pipeline_markdown),
+    **{f"diff.stage{n}": (lambda _ref, n=n: stagediff.fenced(f"stage{n}")) for n in range(1, 6)},
 }
 
 

@@ -29,6 +29,7 @@ COLORS = {
     "stage3": "#8c2d3a",
     "stage4": "#5a1f6e",
     "stage4_floor": "#8172b3",
+    "stage5": "#2d1b4e",
 }
 MARKERS = {
     "stage0": "o",
@@ -594,6 +595,44 @@ def target_verdict(timed: dict[str, Any], target: float) -> str:
         f"**not met** on this run: {over} over, and three quarters of the samples took "
         f"{fmt_time(q1)} or more"
     )
+
+
+def pipeline_markdown(result: dict[str, Any]) -> str:
+    m = result["method"]
+    lines = [
+        _written_by("bench-pipeline", "pipeline"),
+        "From a vertex table to pairs: the polygons as a pandas DataFrame, one row per vertex "
+        "(`polygon`, `x`, `y`), the points as a DataFrame of `x`, `y`. Stage 4 builds a "
+        "`Polygon` per polygon from its slices of the columns, then calls `main`; stage 5 "
+        "passes the columns and the offsets where each polygon starts. Stage 5 on one core: "
+        "a child process with `RAYON_NUM_THREADS=1`. Before the timing, stage 5's pairs were "
+        "checked equal to stage 4's at every size.",
+        "",
+        "| polygons x points | vertices | stage 4 | stage 5 | stage 5, one core "
+        "| stage 5 vs stage 4 | two cores vs one | pairs |",
+        "|:--|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in result["rows"]:
+        size = f"{_size(r['n_polygons'])} x {_size(r['n_points'])}"
+        if r["size"] == "canonical":
+            size += " (canonical)"
+        same = "" if r["same_picks"] else " **WRONG**"
+        lines.append(
+            f"| {size} | {r['vertices']:,} | {fmt_time(r['stage4']['median_s'])} | "
+            f"{fmt_time(r['stage5']['median_s'])} | "
+            f"{fmt_time(r['stage5_one_core']['median_s'])} | "
+            f"{r['stage5_over_stage4']:,.0f}x | {r['two_cores_over_one']:.2f}x | "
+            f"{r['pairs']:,}{same} |"
+        )
+    lines += [
+        "",
+        f"Median of {m['rounds']} samples (fewer at 1M polygons) per pipeline and size; a "
+        f"sample repeats the pipeline until it lasts {m['sample_target_s']:.2g} s, gc off. "
+        "The three are interleaved round by round. stage 5 vs stage 4: stage 4's median "
+        "divided by stage 5's; two cores vs one: stage 5's one-core median divided by its "
+        "median on every core.",
+    ]
+    return "\n".join(lines + _measured_with("bench-pipeline", result))
 
 
 def outliers_markdown(result: dict[str, Any]) -> str:

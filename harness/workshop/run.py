@@ -58,7 +58,8 @@ def not_built(stage: stages.Stage) -> str | None:
     """Why ``stage`` cannot run yet, or None when it can.
 
     A stage is "not built" when its module is not importable, or when it is still
-    a skeleton: importable, but without ``Polygon``, ``generate_example`` or its entry.
+    a skeleton: importable, but without ``Polygon`` (a columns stage has none),
+    ``generate_example`` or its entry.
     """
     if not stage.is_available():
         return f"{stage.module} is not importable; run `make build`"
@@ -66,9 +67,8 @@ def not_built(stage: stages.Stage) -> str | None:
         module = stage.load()
     except ImportError as err:
         return f"import {stage.module} failed: {err}"
-    missing = [
-        name for name in ("Polygon", "generate_example", stage.entry) if not hasattr(module, name)
-    ]
+    needs = ("Polygon", "generate_example") if stage.form == "objects" else ("generate_example",)
+    missing = [name for name in (*needs, stage.entry) if not hasattr(module, name)]
     if missing:
         return f"{stage.module} has no {', '.join(missing)} yet (a skeleton)"
     return None

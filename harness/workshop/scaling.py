@@ -124,11 +124,12 @@ def scaling(
             built: dict[Any, tuple[list[Any], list[Any]]] = {}
             subjects = []
             for stage in runnable:
-                polygon_cls = stage.load().Polygon
-                if polygon_cls not in built:
-                    built[polygon_cls] = stage.workload(n_polygons=n_polygons, n_points=n_points)
+                # A columns stage's arrays: its generate_example, keyed by the module.
+                kind = getattr(stage.load(), "Polygon", stage.module)
+                if kind not in built:
+                    built[kind] = stage.workload(n_polygons=n_polygons, n_points=n_points)
                 entry = stage.entry_point()
-                subjects.append((stage, bench.Subject(stage.name, entry, built[polygon_cls])))
+                subjects.append((stage, bench.Subject(stage.name, entry, built[kind])))
                 progress.update(task, advance=1, description=f"{size}: workload {stage.name}")
 
             # The warm-up call: its answer is checked against the other stages', and at
@@ -142,7 +143,7 @@ def scaling(
                 first = time.perf_counter() - start
                 progress.update(task, advance=1, description=f"{size}: warm-up {stage.name}")
                 try:
-                    got = checks.picks(result, subject.polygons)
+                    got = checks.result_picks(result, subject.polygons, subject.points)
                 except AssertionError as err:
                     cell["status"], cell["reason"] = "WRONG", f"wrong answer, not timed: {err}"
                     stopped.add(stage.name)

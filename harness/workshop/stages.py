@@ -25,6 +25,10 @@ class Stage:
     # the other verdict (workshop.fp: the rule, and the cases, tested in test_fp.py).
     answers: Literal["identical", "argmin"] = "identical"
     crate: str | None = None  # stages/<crate>/ for the Rust stages
+    # "objects": the polygons are Polygon objects, the entry returns (point, polygon) pairs.
+    # "columns": generate_example gives ((x, y, offsets), points), arrays; the entry takes
+    # (x, y, offsets, points, max_dist) and returns (point_index, polygon_index) arrays.
+    form: Literal["objects", "columns"] = "objects"
 
     def is_available(self) -> bool:
         """Importable here (a Rust stage is available once `make build` built it)."""
@@ -36,11 +40,20 @@ class Stage:
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
 
-    def entry_point(self) -> Callable[..., list[tuple[Any, Any]]]:
-        return getattr(self.load(), self.entry)
+    def entry_point(self) -> Callable[..., Any]:
+        """The entry as the harness calls it: ``entry(polygons, points, max_dist)``."""
+        entry = getattr(self.load(), self.entry)
+        if self.form == "objects":
+            return entry
 
-    def workload(self, **kwargs: Any) -> tuple[list[Any], list[Any]]:
-        """``generate_example(**kwargs)`` built with this stage's Polygon."""
+        def columns_entry(polygons: tuple[Any, Any, Any], points: Any, max_dist: float) -> Any:
+            x, y, offsets = polygons
+            return entry(x, y, offsets, points, max_dist)
+
+        return columns_entry
+
+    def workload(self, **kwargs: Any) -> tuple[Any, Any]:
+        """``generate_example(**kwargs)``: built with this stage's Polygon, or as arrays."""
         return self.load().generate_example(**kwargs)
 
 
@@ -81,6 +94,14 @@ STAGES: list[Stage] = [
         "Stage 4: grid cells and k-d trees, both cores for large inputs",
         answers="argmin",
         crate="stage4_grid",
+    ),
+    Stage(
+        "stage5",
+        "poly_match_stage5",
+        "Stage 5: arrays in, arrays out, every core",
+        answers="argmin",
+        crate="stage5_columns",
+        form="columns",
     ),
 ]
 

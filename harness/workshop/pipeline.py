@@ -1,0 +1,277 @@
+"""The whole pipeline, from a vertex table to pairs: stage 4 against stage 5.
+
+    python -m workshop.pipeline [--out results]      # what `make bench-pipeline` runs
+
+Real polygons arrive as a table, one row per vertex (a pandas DataFrame with the columns
+``polygon``, ``x``, ``y``, each polygon's rows together), and the points as a table of
+``x``, ``y``. Both stages start from the same two DataFrames and end at the pairs:
+
+- stage 4: the offsets where each polygon's rows start, a ``Polygon`` per polygon from its
+  slice of the ``x`` and ``y`` columns, then ``main(polygons, points)``;
+- stage 5: the same offsets, then ``main(x, y, offsets, points)`` on the columns;
+- stage 5 again, in a child process with ``RAYON_NUM_THREADS=1``: one core.
+
+At the canonical size and at 5k x 20k, 100k x 10k and 1M x 100k (the canonical density).
+The tables are built before the timing. Each size's picks are checked first: stage 5's
+polygon for every point must be stage 4's (both rank the same exact areas). Then the three
+are timed in interleaved rounds (the child's samples between the parent's), each sample
+one pipeline (several at the small sizes), gc off, and the medians compared: stage 4 over
+stage 5, and stage 5's one core over its two. About two minutes on 2 cores.
+
+Writes ``pipeline.json`` and ``pipeline.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workshop import bench, child_env, report, stages
+from workshop.workloads import CANONICAL
+
+# (label, polygons, points): the label is the key the docs' numbers use.
+SIZES: tuple[tuple[str, int, int], ...] = (
+    ("canonical", CANONICAL["n_polygons"], CANONICAL["n_points"]),
+    ("5k_20k", 5_000, 20_000),
+    ("100k_10k", 100_000, 10_000),
+    ("1m_100k", 1_000_000, 100_000),
+)
+ROUNDS = 5  # samples per pipeline and size; fewer at the largest (stage 4 takes seconds)
+SAMPLE_SECONDS = 0.05  # a sample loops until it lasts this long (at the small sizes)
+
+
+def tables(n_polygons: int, n_points: int) -> tuple[Any, Any]:
+    """The workload of ``generate_example`` as a vertex table and a points table."""
+    import pandas as pd
+
+    import poly_match
+
+    polygons, points = poly_match.generate_example(
+        n_polygons, n_points, CANONICAL["seed"], polygon_cls=lambda x, y: (x, y)
+    )
+    sizes = np.array([len(x) for x, _ in polygons])
+    vertices = pd.DataFrame(
+        {
+            "polygon": np.repeat(np.arange(len(polygons)), sizes),
+            "x": np.concatenate([x for x, _ in polygons]),
+            "y": np.concatenate([y for _, y in polygons]),
+        }
+    )
+    return vertices, pd.DataFrame(np.array(points).reshape(-1, 2), columns=["x", "y"])
+
+
+def offsets(ids: np.ndarray) -> np.ndarray:
+    """Where each polygon's rows start, then the end: the rows of one polygon together."""
+    return np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+
+
+def stage4_polygons(vertices: Any) -> list[Any]:
+    """A stage-4 ``Polygon`` per polygon of the vertex table, from its slices."""
+    from poly_match_stage4 import Polygon
+
+    x, y = vertices["x"].to_numpy(), vertices["y"].to_numpy()
+    starts = offsets(vertices["polygon"].to_numpy()).tolist()
+    return [Polygon(x[a:b], y[a:b]) for a, b in itertools.pairwise(starts)]
+
+
+def stage4_pipeline(vertices: Any, points: Any) -> list[tuple[Any, Any]]:
+    from poly_match_stage4 import main
+
+    return main(stage4_polygons(vertices), points[["x", "y"]].to_numpy())
+
+
+def stage5_pipeline(vertices: Any, points: Any) -> tuple[np.ndarray, np.ndarray]:
+    from poly_match_stage5 import main
+
+    starts = offsets(vertices["polygon"].to_numpy())
+    return main(vertices["x"], vertices["y"], starts, points[["x", "y"]].to_numpy())
+
+
+def sample(run: Callable[[], Any], seconds: float) -> tuple[float, int]:
+    """One sample: ``run()`` repeated until ``seconds`` have passed; (s per call, calls)."""
+    calls, spent = 0, 0.0
+    with bench.gc_paused():
+        while spent < seconds or calls == 0:
+            start = time.perf_counter()
+            run()
+            spent += time.perf_counter() - start
+            calls += 1
+    return spent / calls, calls
+
+
+# --- the one-core child: builds the tables once, times a sample when asked ----------------
+
+
+def child() -> int:
+    """``RAYON_NUM_THREADS=1``: reads ``label`` lines, answers one JSON sample per line."""
+    built: dict[str, tuple[Any, Any]] = {}
+    sizes = {label: (n, m) for label, n, m in SIZES}
+    for line in sys.stdin:
+        label = line.strip()
+        if label not in built:
+            built.clear()
+            built[label] = tables(*sizes[label])
+        tables_now = built[label]
+        per_call, calls = sample(lambda: stage5_pipeline(*tables_now), SAMPLE_SECONDS)  # noqa: B023
+        print(json.dumps({"per_call_s": per_call, "calls": calls}), flush=True)
+    return 0
+
+
+class OneCore:
+    """The child process with ``RAYON_NUM_THREADS=1``, a sample per request."""
+
+    def __init__(self) -> None:
+        env = child_env() | {"RAYON_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workshop.pipeline", "--child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def sample(self, label: str) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(label + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the one-core child ended (status {self.proc.wait()})")
+        return float(json.loads(line)["per_call_s"])
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def measure(
+    sizes: tuple[tuple[str, int, int], ...] = SIZES,
+    rounds: int = ROUNDS,
+    quiet: bool = False,
+    command: str = "python -m workshop.pipeline",
+) -> dict[str, Any]:
+    chosen = [stages.get("stage4"), stages.get("stage5")]
+    env = bench.environment()
+    for stage in chosen:
+        if not stage.is_available():
+            raise SystemExit(f"{stage.name} is not built: run `make build`")
+    rows = []
+    one_core = OneCore()
+    try:
+        with bench.progress_bar(quiet) as progress:
+            task = progress.add_task("pipeline", total=len(sizes) * (rounds + 1))
+            for label, n_polygons, n_points in sizes:
+                progress.update(task, description=f"{label}: tables")
+                vertices, points = tables(n_polygons, n_points)
+                row: dict[str, Any] = {
+                    "size": label,
+                    "n_polygons": n_polygons,
+                    "n_points": n_points,
+                    "vertices": len(vertices),
+                }
+                progress.update(task, advance=1, description=f"{label}: checking picks")
+                row.update(check(vertices, points))
+                runs = {
+                    "stage4": lambda v=vertices, p=points: stage4_pipeline(v, p),
+                    "stage5": lambda v=vertices, p=points: stage5_pipeline(v, p),
+                }
+                samples: dict[str, list[float]] = {
+                    "stage4": [],
+                    "stage5": [],
+                    "stage5_one_core": [],
+                }
+                n = rounds if n_polygons < 1_000_000 else max(3, rounds - 2)
+                for k in range(n):
+                    order = ["stage4", "stage5", "stage5_one_core"]
+                    if k % 2:
+                        order.reverse()
+                    for name in order:
+                        progress.update(task, description=f"{label}: {name}")
+                        if name == "stage5_one_core":
+                            samples[name].append(one_core.sample(label))
+                        else:
+                            samples[name].append(sample(runs[name], SAMPLE_SECONDS)[0])
+                    progress.update(task, advance=rounds / n)
+                for name, values in samples.items():
+                    q1, median, q3 = bench.quartiles(values)
+                    row[name] = {"median_s": median, "q1_s": q1, "q3_s": q3, "samples": values}
+                row["stage5_over_stage4"] = row["stage4"]["median_s"] / row["stage5"]["median_s"]
+                row["two_cores_over_one"] = (
+                    row["stage5_one_core"]["median_s"] / row["stage5"]["median_s"]
+                )
+                rows.append(row)
+                del vertices, points, runs
+    finally:
+        one_core.close()
+    env["load_average_end"] = os.getloadavg()[0]
+    return {
+        "schema": 1,
+        "command": command,
+        "method": {
+            **bench.TIMING,
+            "rounds": rounds,
+            "sample_target_s": SAMPLE_SECONDS,
+            "order": "interleaved: each round times stage 4, stage 5 and stage 5 on one core "
+            "(a child process with RAYON_NUM_THREADS=1), the order reversed every other round",
+            "pipeline": "from the vertex and points DataFrames to the pairs; the tables are "
+            "built before the timing",
+        },
+        "env": env,
+        "rows": rows,
+    }
+
+
+def check(vertices: Any, points: Any) -> dict[str, Any]:
+    """Stage 5 pairs the points stage 4 pairs, each with the polygon stage 4 picks (the
+    same exact areas, the same search)."""
+    from poly_match_stage4 import main
+
+    rows = points[["x", "y"]].to_numpy()
+    polygons = stage4_polygons(vertices)
+    index = {id(poly): i for i, poly in enumerate(polygons)}
+    pairs = main(polygons, rows)
+    expected_points = np.array([np.asarray(p) for p, _ in pairs]).reshape(-1, 2)
+    expected = [index[id(poly)] for _, poly in pairs]
+    point_index, polygon_index = stage5_pipeline(vertices, points)
+    same = np.array_equal(rows[point_index], expected_points) and (
+        polygon_index.tolist() == expected
+    )
+    return {"pairs": len(pairs), "same_picks": bool(same)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["--child"]:
+        return child()
+    parser = bench.cli_parser("workshop.pipeline", __doc__)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="samples per pipeline")
+    parser.add_argument(
+        "--sizes", nargs="+", help="only these sizes: " + ", ".join(s[0] for s in SIZES)
+    )
+    args = parser.parse_args(argv)
+    sizes = tuple(s for s in SIZES if not args.sizes or s[0] in args.sizes)
+    result = measure(sizes, args.rounds, args.quiet, bench.command_line("workshop.pipeline", argv))
+    paths = report.write_report(result, Path(args.out), "pipeline", report.pipeline_markdown)
+    print(paths[1].read_text())
+    wrong = [
+        f"{r['size']}: stage 5's picks differ from stage 4's"
+        for r in result["rows"]
+        if not r["same_picks"]
+    ]
+    return bench.exit_status(wrong)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
