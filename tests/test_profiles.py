@@ -362,7 +362,10 @@ def test_every_claim_is_checked_on_every_reference_set():
     expected = {*analyse.CLAIMS, *(f"samply.{k}" for k in analyse.SAMPLY_CLAIMS)}
     for refset in SETS:
         checked = {key for key, by_set in ON_SETS.items() if refset.name in by_set}
-        assert checked == expected, f"{refset.name}: profiles missing for {expected - checked}"
+        # A stage added or changed since a set was measured may be missing from it.
+        newer = {k for k in expected if machines.stale_for(refset, numbers.key_stages(k))}
+        missing = expected - checked - newer
+        assert not missing, f"{refset.name}: profiles missing for {missing}"
 
 
 @pytest.mark.parametrize(

@@ -64,8 +64,19 @@ def test_worker_pools_of_every_start_method_work_before_and_after_a_large_call(t
 
 # --- Ctrl-C --------------------------------------------------------------------------
 
-# One polygon repeated: the call visits polygons x points pairs (10^10 to 10^12 of them:
-# minutes to hours on any machine), with next to no memory and no time to build.
+# Calls that run for minutes to hours on any machine, with little memory and little time
+# to build. Stages 1-3: one polygon repeated, so the call visits polygons x points pairs
+# (10^10 to 10^12). Stage 4 settles a pile of identical centers in one step, so it gets a
+# ring instead: 10^5 polygons alternately just inside and just outside every point's
+# circle, the outer ones smaller, so that every node of its tree must be opened.
+RING = """[
+    module.Polygon(cx + k * np.array([-1.0, 1.0, 0.0]), cy + k * np.array([-1.0, -1.0, 2.0]))
+    for cx, cy, k in zip(
+        np.where(np.arange(100_000) % 2, 10.01, 9.99) * np.cos(np.linspace(0, 6.28, 100_000)),
+        np.where(np.arange(100_000) % 2, 10.01, 9.99) * np.sin(np.linspace(0, 6.28, 100_000)),
+        np.where(np.arange(100_000) % 2, 1.0, 2.0),
+    )
+]"""
 INTERRUPT = """
 import sys
 import numpy as np
@@ -74,7 +85,7 @@ from workshop import stages
 stage = stages.get({name!r})
 module = stage.load()
 polygon = module.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
-polygons = [polygon] * {polygons}
+polygons = {polygons}
 points = {points}
 print("calling", flush=True)
 try:
@@ -83,18 +94,18 @@ try:
 except KeyboardInterrupt:
     print("interrupted", flush=True)
 # The interpreter and the stage still work afterwards.
-print(len(stage.entry_point()(polygons[:3], [np.array([0.5, 0.5])] * 3, 10.0)))
+print(len(stage.entry_point()([polygon] * 3, [np.array([0.5, 0.5])] * 3, 10.0)))
 """
 
 SIZES = {
     # stages 1-2: Python loops over the points, Rust over 10^6 polygons per point, all far
     # from the points (so no list of close polygons grows per point).
-    "stage1": (1_000_000, "[np.array([1e6, 1e6])] * 20_000"),
-    "stage2": (1_000_000, "[np.array([1e6, 1e6])] * 100_000"),
-    # stage 3: one Rust call over 10^12 pairs, the GIL held; stage 4: the same pile of
-    # polygons in one cell, the GIL released and the points on every core.
-    "stage3": (1_000_000, "np.full((1_000_000, 2), 0.5)"),
-    "stage4": (1_000_000, "np.full((1_000_000, 2), 0.5)"),
+    "stage1": ("[polygon] * 1_000_000", "[np.array([1e6, 1e6])] * 20_000"),
+    "stage2": ("[polygon] * 1_000_000", "[np.array([1e6, 1e6])] * 100_000"),
+    # stage 3: one Rust call over 10^12 pairs, the GIL held; stage 4: 10^5 polygon tests
+    # for each of 2 x 10^6 points, the GIL released and the points on every core.
+    "stage3": ("[polygon] * 1_000_000", "np.full((1_000_000, 2), 0.5)"),
+    "stage4": (RING, "np.zeros((2_000_000, 2))"),
 }
 
 
