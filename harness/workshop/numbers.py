@@ -319,6 +319,7 @@ MEASURES = {
     "abi3": ["stage4"],
     "threads": ["stage4"],
     "outliers": ["stage4"],
+    "pipeline": ["stage4", "stage5"],
     "fp": ["stage0"],
 }
 ALIASES = {"stage4_floor": "stage4", "stage4_large": "stage4"}
