@@ -137,13 +137,12 @@ impl<'a> Grid<'a> {
             false => OUT,
         };
         let n = nx * ny;
-        let mut cells = buckets::filled(OUT, sites.len(), parallel)?;
-        buckets::each(&mut cells, parallel, |i, c| *c = cell_of(sites[i].center));
-        let counts = buckets::count(&cells, n, parallel)?;
+        let mut cells = buckets::map(sites, |s| cell_of(s.center), parallel)?;
+        let counts = buckets::count(&cells, n)?;
         let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
         // Where each cell's sites go: cell `c` is bucket `c` if light, `n + c`
         // if crowded (its own first bucket stays empty, as does a light one's second).
-        let (mut starts, mut firsts) = (try_vec(n + 1)?, buckets::filled(0, 2 * n, parallel)?);
+        let (mut starts, mut firsts) = (try_vec(n + 1)?, try_filled(0, 2 * n)?);
         let (mut at, mut crowd, mut crowded) = (0, light, 0);
         for (c, &count) in counts.iter().enumerate() {
             starts.push((at, crowded));
@@ -329,6 +328,27 @@ mod tests {
         let points = random_points(&mut rng, 5_000, 0.0, 450.0);
         assert!(sites.len() + points.len() > LARGE);
         agrees(&sites, &points, 10.0);
+    }
+
+    #[test]
+    fn large_crowded_inputs_built_on_every_core() {
+        // Above `LARGE`, the grid is built across the cores: half the sites in
+        // a tight cluster (crowded cells, the tree), some far away or NaN.
+        let mut rng = Rng(17);
+        let mut sites = random_sites(&mut rng, 24_000, 400.0, 50);
+        for (i, s) in sites.iter_mut().enumerate().skip(1) {
+            match i % 97 {
+                0 => s.center = [f64::NAN, 1.0],
+                1 => s.center[0] += 1e9,
+                k if k % 2 == 0 => s.center = [200.0 + s.center[0] / 400.0, 200.0],
+                _ => {}
+            }
+        }
+        let mut points = random_points(&mut rng, 3_000, 0.0, 400.0);
+        points.extend(random_points(&mut rng, 1_000, 195.0, 205.0));
+        assert!(sites.len() + points.len() > LARGE);
+        agrees(&sites, &points, 10.0);
+        agrees(&sites, &points, 0.3);
     }
 
     #[test]
