@@ -21,13 +21,18 @@ fn threads(parallel: bool) -> usize {
     }
 }
 
+/// Whether to split the work: asked for, and more than one thread to share it.
+fn split(parallel: bool) -> bool {
+    threads(parallel) > 1
+}
+
 /// `vec![value; n]`, written by every thread of the current pool when `parallel`.
 pub fn filled<T: Clone + Send>(
     value: T,
     n: usize,
     parallel: bool,
 ) -> Result<Vec<T>, TryReserveError> {
-    if !parallel {
+    if !split(parallel) {
         return try_filled(value, n);
     }
     let mut items = try_vec(n)?;
@@ -44,7 +49,7 @@ pub fn map<T: Sync, U: Send>(
     parallel: bool,
 ) -> Result<Vec<U>, TryReserveError> {
     let mut out = try_vec(items.len())?;
-    match parallel {
+    match split(parallel) {
         // Into the room made above: extending asks for no more memory.
         true => out.par_extend(items.par_iter().map(f)),
         false => out.extend(items.iter().map(f)),
@@ -60,7 +65,7 @@ pub fn each<T: Send>(items: &mut [T], parallel: bool, f: impl Fn(usize, &mut T) 
             f(i, item);
         }
     };
-    match parallel {
+    match split(parallel) {
         true => items.par_chunks_mut(CHUNK).enumerate().for_each(chunk),
         false => items.chunks_mut(CHUNK).enumerate().for_each(chunk),
     }
@@ -112,7 +117,7 @@ pub fn place<T: Send>(
             out[*next - start] = item(i);
             *next += 1;
         };
-        if !parallel {
+        if threads == 1 {
             for (i, &key) in keys.iter().enumerate() {
                 if key.wrapping_sub(bucket) < buckets {
                     put(i, key);
@@ -136,7 +141,7 @@ pub fn place<T: Send>(
             }
         }
     };
-    match parallel {
+    match threads > 1 {
         true => bands.into_par_iter().for_each(fill),
         false => bands.into_iter().for_each(fill),
     }
