@@ -57,6 +57,15 @@ pub fn map<T: Sync, U: Send>(
     Ok(out)
 }
 
+/// Whether `f` holds for any item, asked on every thread of the current pool
+/// when `parallel`.
+pub fn any<T: Sync>(items: &[T], f: impl Fn(&T) -> bool + Sync + Send, parallel: bool) -> bool {
+    match split(parallel) {
+        true => items.par_iter().any(f),
+        false => items.iter().any(f),
+    }
+}
+
 /// `f(i, &mut items[i])` for every item, on every thread of the current pool
 /// when `parallel`, else in this thread.
 pub fn each<T: Send>(items: &mut [T], parallel: bool, f: impl Fn(usize, &mut T) + Sync) {
@@ -84,10 +93,11 @@ pub fn count(keys: &[usize], buckets: usize) -> Result<Vec<usize>, TryReserveErr
 }
 
 /// `out[at[keys[i]]] = item(i)` for every `i` in order, each bucket's `at`
-/// then moving on: bucket `b`'s items fill `out[at[b]..at[b + 1]]` (`at`
-/// rising from 0, its last bucket's room up to the end of `out`), in their order. A
-/// key with no bucket (`>= at.len()`) puts its item nowhere. When `parallel`,
-/// each thread reads every key and writes the items of its band of buckets.
+/// then moving on: `at[b]` is where bucket `b`'s items begin in `out`, in
+/// their order. A key with no bucket (`>= at.len()`) puts its item nowhere.
+/// When `parallel`, the buckets must begin in rising order from 0 (bucket `b`
+/// filling `out[at[b]..at[b + 1]]`, the last up to the end of `out`): each
+/// thread reads every key and writes the items of its band of buckets.
 pub fn place<T: Send>(
     keys: &[usize],
     at: &mut [usize],
@@ -119,7 +129,7 @@ pub fn place<T: Send>(
         };
         if threads == 1 {
             for (i, &key) in keys.iter().enumerate() {
-                if key.wrapping_sub(bucket) < buckets {
+                if key < buckets {
                     put(i, key);
                 }
             }

@@ -140,23 +140,29 @@ impl<'a> Grid<'a> {
         let mut cells = buckets::map(sites, |s| cell_of(s.center), parallel)?;
         let counts = buckets::count(&cells, n)?;
         let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
-        // Where each cell's sites go: cell `c` is bucket `c` if light, `n + c`
-        // if crowded (its own first bucket stays empty, as does a light one's second).
-        let (mut starts, mut firsts) = (try_vec(n + 1)?, try_filled(0, 2 * n)?);
+        // Where each cell's sites go. Split across threads, the buckets must
+        // begin in rising order: a crowded cell's sites then go to bucket `n + c`.
+        let crowds = n * usize::from(parallel);
+        let (mut starts, mut firsts) = (try_vec(n + 1)?, try_filled(0, n + crowds)?);
         let (mut at, mut crowd, mut crowded) = (0, light, 0);
         for (c, &count) in counts.iter().enumerate() {
             starts.push((at, crowded));
-            (firsts[c], firsts[n + c]) = (at, crowd);
+            firsts[c] = at;
+            if parallel || count > LEAF {
+                firsts[crowds + c] = crowd;
+            }
             (at, crowd, crowded) = match count <= LEAF {
                 true => (at + count, crowd, crowded),
                 false => (at, crowd + count, crowded + 1),
             };
         }
         starts.push((at, crowded));
-        let is_crowded = |c: usize| counts.get(c).is_some_and(|&count| count > LEAF);
-        buckets::each(&mut cells, parallel, |_, c| {
-            *c += n * usize::from(is_crowded(*c))
-        });
+        if parallel {
+            let is_crowded = |c: usize| counts.get(c).is_some_and(|&count| count > LEAF);
+            buckets::each(&mut cells, true, |_, c| {
+                *c += n * usize::from(is_crowded(*c))
+            });
+        }
         let mut entries = buckets::filled(Entry::default(), crowd, parallel)?;
         let entry = |i: usize| Entry {
             xy: sites[i].center,
@@ -167,10 +173,7 @@ impl<'a> Grid<'a> {
         kdtree::build(&mut nodes, &mut entries[light..], light);
         Ok(Some(Grid {
             sites,
-            any_nan: match parallel {
-                true => sites.par_iter().any(|s| s.area.is_nan()),
-                false => sites.iter().any(|s| s.area.is_nan()),
-            },
+            any_nan: buckets::any(sites, |s| s.area.is_nan(), parallel),
             t,
             reach,
             bounds: [lo, hi],
