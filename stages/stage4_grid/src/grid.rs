@@ -99,7 +99,8 @@ impl<'a> Grid<'a> {
         // to no point (rounding is monotone, so the computed bounds are safe);
         // NaN and infinite centers and points are close to nothing.
         let finite = |c: &[f64; 2]| c[0].is_finite() && c[1].is_finite();
-        let parallel = sites.len() + points.len() > LARGE;
+        // Split across the cores on large inputs, if the pool has more than one.
+        let parallel = sites.len() + points.len() > LARGE && rayon::current_num_threads() > 1;
         let of_sites = |s: &[Site]| kdtree::bounds(s.iter().map(|s| s.center).filter(finite));
         // An empty chunk's bounds are infinite: merging leaves them out.
         let merge =
