@@ -9,7 +9,7 @@
 //! tree instead (`crate::kdtree`), which takes or skips whole boxes of them.
 use std::collections::TryReserveError;
 
-use common::{try_filled, try_vec};
+use common::{buckets, try_filled, try_vec};
 use rayon::prelude::*;
 
 use crate::kdtree::{self, Best, Entry, LEAF, Node, Stack};
@@ -20,8 +20,11 @@ use crate::{Site, squared_threshold};
 /// work and up).
 pub const LARGE: usize = 20_000;
 
-/// Points per rayon task: large enough that splitting costs little.
+/// Points (or sites) per rayon task: large enough that splitting costs little.
 const CHUNK: usize = 1024;
+
+/// The lowest and highest coordinates on each axis.
+type Bounds = ([f64; 2], [f64; 2]);
 
 /// For every point with a polygon whose center is closer than `max_dist`,
 /// `(point, polygon)`: the polygon of least area, the first one on a tie, in
@@ -96,7 +99,19 @@ impl<'a> Grid<'a> {
         // to no point (rounding is monotone, so the computed bounds are safe);
         // NaN and infinite centers and points are close to nothing.
         let finite = |c: &[f64; 2]| c[0].is_finite() && c[1].is_finite();
-        let (s_lo, s_hi) = kdtree::bounds(sites.iter().map(|s| s.center).filter(finite));
+        // Split across the cores on large inputs, if the pool has more than one.
+        let parallel = sites.len() + points.len() > LARGE && rayon::current_num_threads() > 1;
+        let of_sites = |s: &[Site]| kdtree::bounds(s.iter().map(|s| s.center).filter(finite));
+        // An empty chunk's bounds are infinite: merging leaves them out.
+        let merge =
+            |a: Bounds, b: Bounds| kdtree::bounds([a.0, a.1, b.0, b.1].into_iter().filter(finite));
+        let (s_lo, s_hi) = match parallel {
+            true => sites
+                .par_chunks(CHUNK)
+                .map(of_sites)
+                .reduce(|| of_sites(&[]), merge),
+            false => of_sites(sites),
+        };
         let (p_lo, p_hi) = kdtree::bounds(points.iter().copied().filter(finite));
         let lo = [s_lo[0].max(p_lo[0] - reach), s_lo[1].max(p_lo[1] - reach)];
         let hi = [s_hi[0].min(p_hi[0] + reach), s_hi[1].min(p_hi[1] + reach)];
@@ -115,46 +130,51 @@ impl<'a> Grid<'a> {
         // Each site's cell (`OUT`: outside the box), then a counting sort by
         // cell: count the sites of each cell, add up to where each cell begins
         // (a crowded cell's after all the others', for the tree), and place
-        // each site; `counts` turns into where a cell's next site goes.
+        // each site. On large inputs each step is split across the cores.
         const OUT: usize = usize::MAX;
         let cell_of = |[x, y]: [f64; 2]| match lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1]
         {
             true => axis(y, lo[1], per_cell, ny) * nx + axis(x, lo[0], per_cell, nx),
             false => OUT,
         };
-        let mut cells = try_vec(sites.len())?;
-        cells.extend(sites.iter().map(|s| cell_of(s.center)));
-        let mut counts = try_filled(0, nx * ny)?;
-        // `OUT` is no index of `counts`: `get_mut` skips it with no test of its own.
-        for &c in &cells {
-            if let Some(count) = counts.get_mut(c) {
-                *count += 1;
-            }
-        }
+        let n = nx * ny;
+        let mut cells = buckets::map(sites, |s| cell_of(s.center), parallel)?;
+        let counts = buckets::count(&cells, n)?;
         let light: usize = counts.iter().filter(|&&count| count <= LEAF).sum();
-        let mut starts = try_vec(nx * ny + 1)?;
+        // Where each cell's sites go. Split across threads, the buckets must
+        // begin in rising order: a crowded cell's sites then go to bucket `n + c`.
+        let crowds = n * usize::from(parallel);
+        let (mut starts, mut firsts) = (try_vec(n + 1)?, try_filled(0, n + crowds)?);
         let (mut at, mut crowd, mut crowded) = (0, light, 0);
-        for count in &mut counts {
+        for (c, &count) in counts.iter().enumerate() {
             starts.push((at, crowded));
-            (*count, at, crowd, crowded) = match *count <= LEAF {
-                true => (at, at + *count, crowd, crowded),
-                false => (crowd, at, crowd + *count, crowded + 1),
+            firsts[c] = at;
+            if parallel || count > LEAF {
+                firsts[crowds + c] = crowd;
+            }
+            (at, crowd, crowded) = match count <= LEAF {
+                true => (at + count, crowd, crowded),
+                false => (at, crowd + count, crowded + 1),
             };
         }
         starts.push((at, crowded));
-        let mut entries = try_filled(Entry::default(), crowd)?;
-        for (index, (site, &c)) in sites.iter().zip(&cells).enumerate() {
-            if let Some(at) = counts.get_mut(c) {
-                let (xy, key) = (site.center, kdtree::key(site.area, index));
-                entries[*at] = Entry { xy, key };
-                *at += 1;
-            }
+        if parallel {
+            let is_crowded = |c: usize| counts.get(c).is_some_and(|&count| count > LEAF);
+            buckets::each(&mut cells, true, |_, c| {
+                *c += n * usize::from(is_crowded(*c))
+            });
         }
+        let mut entries = buckets::filled(Entry::default(), crowd, parallel)?;
+        let entry = |i: usize| Entry {
+            xy: sites[i].center,
+            key: kdtree::key(sites[i].area, i),
+        };
+        buckets::place(&cells, &mut firsts, &mut entries, entry, parallel);
         let mut nodes = try_filled(Node::default(), kdtree::size(crowd - light))?;
         kdtree::build(&mut nodes, &mut entries[light..], light);
         Ok(Some(Grid {
             sites,
-            any_nan: sites.iter().any(|s| s.area.is_nan()),
+            any_nan: buckets::any(sites, |s| s.area.is_nan(), parallel),
             t,
             reach,
             bounds: [lo, hi],
@@ -312,6 +332,27 @@ mod tests {
         let points = random_points(&mut rng, 5_000, 0.0, 450.0);
         assert!(sites.len() + points.len() > LARGE);
         agrees(&sites, &points, 10.0);
+    }
+
+    #[test]
+    fn large_crowded_inputs_built_on_every_core() {
+        // Above `LARGE`, the grid is built across the cores: half the sites in
+        // a tight cluster (crowded cells, the tree), some far away or NaN.
+        let mut rng = Rng(17);
+        let mut sites = random_sites(&mut rng, 24_000, 400.0, 50);
+        for (i, s) in sites.iter_mut().enumerate().skip(1) {
+            match i % 97 {
+                0 => s.center = [f64::NAN, 1.0],
+                1 => s.center[0] += 1e9,
+                k if k % 2 == 0 => s.center = [200.0 + s.center[0] / 400.0, 200.0],
+                _ => {}
+            }
+        }
+        let mut points = random_points(&mut rng, 3_000, 0.0, 400.0);
+        points.extend(random_points(&mut rng, 1_000, 195.0, 205.0));
+        assert!(sites.len() + points.len() > LARGE);
+        agrees(&sites, &points, 10.0);
+        agrees(&sites, &points, 0.3);
     }
 
     #[test]
