@@ -571,12 +571,12 @@ def _biggest(profile: Profile, key: str, statement: str) -> Claim:
 
 def claim_stage0_select(profile: Profile) -> Claim:
     statement = (
-        "stage0: select_best_polygon is under 5% of the call: optimising it is wasted effort"
+        "stage0: select_best_polygon is under 10% of the call: optimising it is wasted effort"
     )
     cats = where_time_goes(profile)
     total = sum(cats.values())
     evidence = f"{LABELS['select']}: {_pct(cats['select'], total)}"
-    holds = total >= MIN_SAMPLES and cats["select"] < 0.05 * total
+    holds = total >= MIN_SAMPLES and cats["select"] < 0.10 * total
     return Claim(profile.name, statement, holds, evidence, cats["select"] / max(total, 1))
 
 
