@@ -319,8 +319,10 @@ def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("profiles")
     cache: dict[tuple[str, str], Profile] = {}
 
-    def get(name: str, recorder: str = "py-spy") -> Profile:
+    def get(name: str, recorder: str = "py-spy", again: bool = False) -> Profile:
         key = (name, recorder)
+        if again:
+            cache.pop(key, None)
         if key not in cache:
             if recorder == "samply" and stacks.tool("samply") is None:
                 skip_or_fail("samply is not installed: `make samply` installs it")
@@ -347,8 +349,13 @@ def recorded(tmp_path_factory):
 @pytest.mark.parametrize("key", [k for k in analyse.CLAIMS if k not in analyse.VARIES])
 def test_the_walkthrough_claim_holds(recorded, key):
     prof = recorded(analyse.subject_of(key))
-    assert prof.total >= analyse.MIN_SAMPLES, "py-spy lost most samples, twice"
     claim = analyse.CLAIMS[key](prof)
+    if not claim.holds:
+        # Other work on the cores shifts a share by some points: a claim near its line
+        # is recorded once more before it counts as broken (a broken one fails twice).
+        prof = recorded(analyse.subject_of(key), again=True)
+        claim = analyse.CLAIMS[key](prof)
+    assert prof.total >= analyse.MIN_SAMPLES, "py-spy lost most samples, twice"
     assert claim.holds, f"{claim.statement}\n{claim.evidence}"
 
 
@@ -370,7 +377,12 @@ def test_every_claim_is_checked_on_every_reference_set():
 
 @pytest.mark.parametrize(
     ("machine", "key"),
-    [(s.name, k) for s in SETS for k in ON_SETS if k not in analyse.VARIES],
+    [
+        (s.name, k)
+        for s in SETS
+        for k in ON_SETS
+        if k not in analyse.VARIES and s.name in ON_SETS[k]
+    ],
     ids=lambda v: v,
 )
 def test_the_walkthrough_claim_holds_on_each_reference_set(machine, key):
@@ -384,12 +396,15 @@ def test_the_walkthrough_claim_holds_on_each_reference_set(machine, key):
 @pytest.mark.parametrize("key", sorted(analyse.VARIES))
 def test_a_claim_that_varies_says_on_which_machines(key):
     # Among the sets measured at the stage's current code, as the docs' numbers are.
-    on = numbers.values()[f"claim.{key}.on"]
-    assert on != "no machine measured", f"{key} holds on no reference set: drop it from the docs"
+    # Where it holds on none of them, the docs do not make it at all.
+    nowhere = numbers.values()[f"claim.{key}.on"] == "no machine measured"
     for doc, suffix in (("workshop.md", "on"), ("workshop.ko.md", "on_ko")):
         text = (Path(__file__).parents[1] / "docs" / doc).read_text()
-        assert f"<!--n:claim.{key}.{suffix}-->" in text, (
-            f"docs/{doc} makes the claim {key}, which holds on some machines only: "
+        said = f"<!--n:claim.{key}.{suffix}-->" in text
+        assert said != nowhere, (
+            f"docs/{doc}: {key} holds on no reference set measured at today's code: drop it"
+            if nowhere
+            else f"docs/{doc} makes the claim {key}, which holds on some machines only: "
             f"say where with <!--n:claim.{key}.{suffix}-->"
         )
 
