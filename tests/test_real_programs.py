@@ -267,27 +267,12 @@ def test_exit_while_a_daemon_thread_is_in_a_call(delay: float, calls: int) -> No
 
 
 # Under a memory limit (ulimit -v), a call that needs more memory than is left raises
-# MemoryError, as numpy does; none aborts the process. The limit (the soft RLIMIT_AS) is
-# set just above what the process holds, then raised again for the next case. For stage
-# 4 the first large call also starts its worker threads under the limit.
+# MemoryError, as numpy does; none aborts the process (tests/memory_limits.py sets the
+# limits). For stage 4 the first large call also starts its worker threads under the limit.
 LIMITS = """
-import resource
 import numpy as np
 import poly_match_{name} as stage
-
-def held():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
-
-def under(extra, call):
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-    resource.setrlimit(resource.RLIMIT_AS, (held() + extra, hard))
-    try:
-        return len(call())
-    except MemoryError:
-        return "MemoryError"
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+from memory_limits import sweep, under
 
 polygon = stage.Polygon(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]))
 rows = np.random.RandomState(0).rand(300_000, 2)  # all within max_dist of the polygon
@@ -295,14 +280,7 @@ many = stage.generate_example(n_polygons=30_000, n_points=3_000)  # stage 4: in 
 calls = {{"rows": lambda: stage.main([polygon], rows), "many": lambda: stage.main(*many)}}
 # Reading 3 x 10^5 points takes 4.8 MB: with 2 MB left, MemoryError, every time.
 print(under(2 * 2**20, calls["rows"]))
-expected = {{key: len(call()) for key, call in calls.items()}} if {warm} else {{}}
-seen = set()
-for extra in range(1 * 2**20, 160 * 2**20, 9 * 2**20):
-    for key, call in calls.items():
-        got = under(extra, call)
-        assert got == "MemoryError" or got == expected.setdefault(key, got), (key, extra, got)
-        seen.add(got == "MemoryError")
-print(sorted(seen))
+print(sweep(calls, {{key: len(call()) for key, call in calls.items()}} if {warm} else {{}}))
 """
 
 

@@ -453,40 +453,20 @@ def test_worker_processes_of_every_start_method(tmp_path) -> None:
 
 
 LIMITS = """
-import resource
 import numpy as np
 import poly_match_stage5 as stage
-
-def held():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
-
-def under(extra, call):
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-    resource.setrlimit(resource.RLIMIT_AS, (held() + extra, hard))
-    try:
-        return len(call()[0])
-    except MemoryError:
-        return "MemoryError"
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+from memory_limits import sweep, under
 
 triangle = (np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]), [0, 3])
 rows = np.random.RandomState(0).rand(300_000, 2)  # all within max_dist of the triangle
 (x, y, offsets), points = stage.generate_example(n_polygons=30_000, n_points=3_000)
 calls = {
-    "rows": lambda: stage.main(*triangle, rows),
-    "many": lambda: stage.main(x, y, offsets, points),
+    "rows": lambda: stage.main(*triangle, rows)[0],
+    "many": lambda: stage.main(x, y, offsets, points)[0],
 }
 # Reading 3 x 10^5 points takes 4.8 MB: with 2 MB left, MemoryError, every time.
 print(under(2 * 2**20, calls["rows"]))
-expected, seen = {}, set()
-for extra in range(1 * 2**20, 160 * 2**20, 9 * 2**20):
-    for key, call in calls.items():
-        got = under(extra, call)
-        assert got == "MemoryError" or got == expected.setdefault(key, got), (key, extra, got)
-        seen.add(got == "MemoryError")
-print(sorted(seen))
+print(sweep(calls, {}))
 """
 
 
