@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,6 +332,18 @@ def percent(share: float) -> str:
     return "0%" if share == 0 else "&lt;1%" if share < 0.005 else f"{100 * share:.0f}%"
 
 
+def _share_cell(graph: Graph, shares: Mapping[str, int], total: int, key: str) -> str:
+    """One graph's cell of a "where the time goes" row: the share, the time it comes to,
+    marked when it is the graph's largest."""
+    n = shares[key]
+    if not n:
+        return "<td>·</td>"
+    share = n / total
+    top = n == max(shares.values())
+    est = f"<br><small>{_e(fmt_time(share * graph.seconds))}</small>" if graph.seconds else ""
+    return f'<td class="{"top" if top else ""}">{percent(share)}{est}</td>'
+
+
 def where_table(graphs: list[Graph]) -> str:
     shares = {g.name: analyse.where_time_goes(g.prof) for g in graphs}
     totals = {name: max(sum(s.values()), 1) for name, s in shares.items()}
@@ -340,17 +353,7 @@ def where_table(graphs: list[Graph]) -> str:
     for key in keys:
         if not any(shares[g.name][key] for g in graphs):
             continue
-        cells = []
-        for g in graphs:
-            n = shares[g.name][key]
-            share = n / totals[g.name]
-            top = n and n == max(shares[g.name].values())
-            est = f"<br><small>{_e(fmt_time(share * g.seconds))}</small>" if g.seconds and n else ""
-            cells.append(
-                f'<td class="{"top" if top else ""}">{percent(share)}{est}</td>'
-                if n
-                else "<td>·</td>"
-            )
+        cells = [_share_cell(g, shares[g.name], totals[g.name], key) for g in graphs]
         rows.append(f"<tr><td>{_e(analyse.LABELS[key])}</td>{''.join(cells)}</tr>")
     counts = "".join(f"<td>{totals[g.name]}</td>" for g in graphs)
     return (
@@ -747,17 +750,7 @@ def runs_where(graphs: list[Graph]) -> str:
     head = "".join(f"<th><code>{_e(g.name)}</code></th>" for g in graphs)
     rows = []
     for key in sorted(keys, key=order):
-        cells = []
-        for g in graphs:
-            n = shares[g.name][key]
-            share = n / totals[g.name]
-            top = n and n == max(shares[g.name].values())
-            est = f"<br><small>{_e(fmt_time(share * g.seconds))}</small>" if g.seconds and n else ""
-            cells.append(
-                f'<td class="{"top" if top else ""}">{percent(share)}{est}</td>'
-                if n
-                else "<td>·</td>"
-            )
+        cells = [_share_cell(g, shares[g.name], totals[g.name], key) for g in graphs]
         rows.append(f"<tr><td>{_e(analyse.script_label(key))}</td>{''.join(cells)}</tr>")
     counts = "".join(f"<td>{totals[g.name]}</td>" for g in graphs)
     return (
