@@ -161,7 +161,7 @@ bench-scaling: setup ## time per call as the problem grows 10x, 100x -> results/
 # Python threads (1, 2, 4) calling stage 4's main at once, on 100k polygons x 10k points
 # (the GIL released, rayon on every core) and on the canonical workload beside stage 3
 # (the GIL held): total calls per second. Also stage 4's time per call at 100k x 10k
-# (the target: <= 10 ms) and, in a subprocess, the same with RAYON_NUM_THREADS=1; then
+# (the target: <= 10 ms) against RAYON_NUM_THREADS=1, two child processes timed in turn; then
 # that call from one thread while another thread's call lasts 2 s (each call has worker
 # threads of its own, so the short one is not queued behind the long one's work).
 # Writes $(OUT)/threads.{json,md}; about 35 s. Not in `all`: with bench-outliers ~47 s.

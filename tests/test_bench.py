@@ -246,6 +246,8 @@ def test_threads_json_and_table(tmp_path):
         assert single[key]["q1_s"] <= single[key]["median_s"] <= single[key]["q3_s"], key
         assert single[key]["samples"] == 2 and single[key]["minor_faults_per_call"] >= 0, key
     assert single["rayon_one"]["rayon_threads"] == 1
+    for key in ("rayon_default", "rayon_one"):  # a sample is >= 1 call after the warm-up
+        assert len(single[key]["calls"]) == 2 and min(single[key]["calls"]) >= 1, key
     assert isinstance(single["meets_target"], bool)
     assert single["second_core_speedup"] == pytest.approx(
         single["rayon_one"]["median_s"] / single["rayon_default"]["median_s"]
@@ -299,6 +301,19 @@ def test_a_wrong_stage_is_not_timed_in_threads(monkeypatch, tmp_path):
     assert result["stages"][0]["status"] == bench.WRONG
     assert all(row["status"] == bench.WRONG and not row["cells"] for row in result["rows"])
     assert "rayon_default" not in result["single_call"]
+
+
+def test_a_child_that_ends_is_an_error_naming_its_reason_not_a_hang():
+    # The timing children of bench-threads and bench-pipeline: one that cannot start
+    # must raise with its own message, not leave the parent waiting for a line.
+    args = ("--stage", "no_such_stage", "--large", "300x30", "--sample-seconds", "0.01")
+    child = bench.Child("workshop.threads", *args, RAYON_NUM_THREADS="1")
+    try:
+        with pytest.raises(RuntimeError, match=r"RAYON_NUM_THREADS=1.*unknown stage"):
+            child.ask("ready", timeout=120)
+    finally:
+        child.close()
+    assert child.proc.returncode != 0
 
 
 def test_outliers_json_and_table(tmp_path):

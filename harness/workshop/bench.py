@@ -32,9 +32,11 @@ import math
 import os
 import platform
 import random
+import select
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ from workshop import (
     REPO,
     RESULTS,
     checks,
+    child_env,
     report,
     run,
     shown,
@@ -231,6 +234,95 @@ def interleave(
         for subject in order:
             subject.sample()
             advance(subject.name)
+
+
+def loop_sample(
+    call: Callable[[], Any], seconds: float, warm_up: bool = False
+) -> tuple[float, int]:
+    """One sample: ``call()`` repeated until ``seconds`` have passed, gc off; (s per call,
+    calls). ``warm_up``: one untimed call first, so the sample starts as back-to-back calls
+    go on (a call after an idle gap is slower: its worker threads and memory have gone cold)."""
+    calls, spent = 0, 0.0
+    with gc_paused():
+        if warm_up:
+            call()
+        while spent < seconds or calls == 0:
+            start = time.perf_counter()
+            call()
+            spent += time.perf_counter() - start
+            calls += 1
+    return spent / calls, calls
+
+
+# --- a child process that takes samples when asked (pipeline, threads) -------------------
+
+
+class Child:
+    """``python -m MODULE --child ARGS`` with ``env`` added to ``child_env()``: a line in,
+    a JSON line out (``serve`` is the child's side). Settings a process reads once, such as
+    ``RAYON_NUM_THREADS``, need a process each; children built the same way and asked in
+    turn compare them under the same conditions."""
+
+    def __init__(self, module: str, *args: str, **env: str) -> None:
+        # The stage's module may come from sys.path entries added at run time (the tests').
+        path = os.pathsep.join(p for p in sys.path if p)
+        self.name = " ".join(f"{k}={v}" for k, v in env.items()) or "default environment"
+        # Read back when the child ends; closed by close().
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, "--child", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=child_env(PYTHONPATH=path, **env),
+        )
+
+    def ask(self, request: str, timeout: float = 600.0) -> dict[str, Any]:
+        """Send ``request``, wait for the answer; RuntimeError if the child ended or gave
+        none within ``timeout`` seconds (then it is killed)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(request + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it ended: the empty read below says so
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            self.proc.kill()
+            raise RuntimeError(f"the child ({self.name}) gave no answer in {timeout:g} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            status = self.proc.wait()
+            self.stderr.seek(0)
+            tail = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"the child ({self.name}) ended, exit status {status}: {tail}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.stderr.close()
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve(answer: Callable[[str], dict[str, Any]]) -> int:
+    """The child's side of ``Child``: every line of stdin answered with ``answer``'s JSON."""
+    for line in sys.stdin:
+        print(json.dumps(answer(line.strip())), flush=True)
+    return 0
 
 
 # --- the stage 4 floor, from criterion --------------------------------------------------

@@ -24,18 +24,14 @@ Writes ``pipeline.json`` and ``pipeline.md`` into ``--out``.
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from workshop import bench, child_env, report, stages
+from workshop import bench, report, stages
 from workshop.workloads import CANONICAL
 
 # (label, polygons, points): the label is the key the docs' numbers use.
@@ -96,62 +92,22 @@ def stage5_pipeline(vertices: Any, points: Any) -> tuple[np.ndarray, np.ndarray]
     return main(vertices["x"], vertices["y"], starts, points[["x", "y"]].to_numpy())
 
 
-def sample(run: Callable[[], Any], seconds: float) -> tuple[float, int]:
-    """One sample: ``run()`` repeated until ``seconds`` have passed; (s per call, calls)."""
-    calls, spent = 0, 0.0
-    with bench.gc_paused():
-        while spent < seconds or calls == 0:
-            start = time.perf_counter()
-            run()
-            spent += time.perf_counter() - start
-            calls += 1
-    return spent / calls, calls
-
-
 # --- the one-core child: builds the tables once, times a sample when asked ----------------
 
 
 def child() -> int:
-    """``RAYON_NUM_THREADS=1``: reads ``label`` lines, answers one JSON sample per line."""
+    """``RAYON_NUM_THREADS=1``: answers each ``label`` line with one sample of stage 5."""
     built: dict[str, tuple[Any, Any]] = {}
     sizes = {label: (n, m) for label, n, m in SIZES}
-    for line in sys.stdin:
-        label = line.strip()
+
+    def answer(label: str) -> dict[str, Any]:
         if label not in built:
             built.clear()
             built[label] = tables(*sizes[label])
-        tables_now = built[label]
-        per_call, calls = sample(lambda: stage5_pipeline(*tables_now), SAMPLE_SECONDS)  # noqa: B023
-        print(json.dumps({"per_call_s": per_call, "calls": calls}), flush=True)
-    return 0
+        per_call, calls = bench.loop_sample(lambda: stage5_pipeline(*built[label]), SAMPLE_SECONDS)
+        return {"per_call_s": per_call, "calls": calls}
 
-
-class OneCore:
-    """The child process with ``RAYON_NUM_THREADS=1``, a sample per request."""
-
-    def __init__(self) -> None:
-        env = child_env() | {"RAYON_NUM_THREADS": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workshop.pipeline", "--child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-
-    def sample(self, label: str) -> float:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(label + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the one-core child ended (status {self.proc.wait()})")
-        return float(json.loads(line)["per_call_s"])
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+    return bench.serve(answer)
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -169,7 +125,7 @@ def measure(
         if not stage.is_available():
             raise SystemExit(f"{stage.name} is not built: run `make build`")
     rows = []
-    one_core = OneCore()
+    one_core = bench.Child("workshop.pipeline", RAYON_NUM_THREADS="1")
     try:
         with bench.progress_bar(quiet) as progress:
             task = progress.add_task("pipeline", total=len(sizes) * (rounds + 1))
@@ -201,9 +157,10 @@ def measure(
                     for name in order:
                         progress.update(task, description=f"{label}: {name}")
                         if name == "stage5_one_core":
-                            samples[name].append(one_core.sample(label))
+                            samples[name].append(one_core.ask(label)["per_call_s"])
                         else:
-                            samples[name].append(sample(runs[name], SAMPLE_SECONDS)[0])
+                            per_call = bench.loop_sample(runs[name], SAMPLE_SECONDS)[0]
+                            samples[name].append(per_call)
                     progress.update(task, advance=rounds / n)
                 for name, values in samples.items():
                     q1, median, q3 = bench.quartiles(values)

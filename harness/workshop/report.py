@@ -460,40 +460,28 @@ def threads_markdown(result: dict[str, Any]) -> str:
 
     cores, single = result["env"]["cores"], result["single_call"]
     size = f"{_size(single['n_polygons'])} polygons x {_size(single['n_points'])} points"
-    default = single.get("rayon_default")
+    default, one = single.get("rayon_default"), single.get("rayon_one") or {}
+    if single.get("error"):
+        stage, error = single["stage"], single["error"]
+        lines += ["", f"**Time per call** of `{stage}`: not measured ({error})."]
     if default is not None:
         verdict = target_verdict(default, single["target_s"])
+        pools = f"rayon's default pool ({default['rayon_threads']} threads on {cores} cores)"
+        if one.get("median_s"):
+            pools += f", and {fmt_time(one['median_s'])} with `RAYON_NUM_THREADS=1`"
         lines += [
             "",
-            f"**Time per call** of `{single['stage']}` on {size}, one thread (median of "
-            f"{default['samples']} samples of {default['calls_per_sample']} calls, timed in "
-            f"the same rounds): **{fmt_time(default['median_s'])}** (IQR "
-            f"{_spread(default['median_s'], default['q1_s'], default['q3_s'])}), rayon's "
-            f"default pool ({default['rayon_threads']} threads on {cores} cores). The target, "
-            f"<= {fmt_time(single['target_s'])} on these cores (a hundred times the canonical "
-            f"polygons and points in under a hundredth of a second): {verdict}.",
+            f"**Time per call** of `{single['stage']}` on {size}, one thread: "
+            f"**{fmt_time(default['median_s'])}** (IQR "
+            f"{_spread(default['median_s'], default['q1_s'], default['q3_s'])}) with {pools}. "
+            f"Taken side by side: a child process per pool, built the same way and asked in "
+            f"turn for {default['samples']} samples each (the order reversed every other "
+            f"round); a sample is a warm-up call, then calls back to back for "
+            f">= {fmt_time(result['method']['sample_target_s'])}, and the figures are the "
+            f"medians. The target, <= {fmt_time(single['target_s'])} on these cores (a hundred "
+            f"times the canonical polygons and points in under a hundredth of a second): "
+            f"{verdict}.",
         ]
-        worker = next(
-            (
-                r["cells"][0]
-                for r in result["rows"]
-                if r["stage"] == single["stage"] and r["workload"] == "large" and r["cells"]
-            ),
-            None,
-        )
-        if (
-            worker
-            and worker.get("calls_per_s")
-            and default.get("minor_faults_per_call") is not None
-        ):
-            lines += [
-                "",
-                f"Minor page faults per call: {default['minor_faults_per_call']:,.0f} from the "
-                f"main thread (this time), {worker['minor_faults_per_call']:,.0f} from the "
-                f"worker thread of the 1-thread column ({fmt_time(1 / worker['calls_per_s'])} "
-                "per call there).",
-            ]
-        one = single["rayon_one"]
         if one.get("median_s"):
             ratio = single["second_core_speedup"]
             if limit is not None and single["n_polygons"] + single["n_points"] <= limit:
@@ -506,14 +494,25 @@ def threads_markdown(result: dict[str, Any]) -> str:
                 )
             else:
                 why = f"The second core does not make a call faster here ({ratio:.2f}x)."
-            lines += [
-                "",
-                f"With `RAYON_NUM_THREADS=1` (a fresh process after the rounds, so not "
-                f"interleaved; median of {one['samples']} samples of "
-                f"{one['calls_per_sample']} calls): {fmt_time(one['median_s'])}. {why}",
-            ]
+            lines += ["", why]
         else:
             lines += ["", f"With `RAYON_NUM_THREADS=1`: not measured ({one.get('error')})."]
+        worker = next(
+            (
+                r["cells"][0]
+                for r in result["rows"]
+                if r["stage"] == single["stage"] and r["workload"] == "large" and r["cells"]
+            ),
+            None,
+        )
+        if worker and worker.get("calls_per_s") and worker.get("minor_faults_per_call") is not None:
+            lines += [
+                "",
+                f"Minor page faults per call: {default['minor_faults_per_call']:,.0f} in the "
+                f"child with rayon's default pool, {worker['minor_faults_per_call']:,.0f} from "
+                f"the worker thread of the 1-thread column ({fmt_time(1 / worker['calls_per_s'])} "
+                "per call there, between the other rows' samples).",
+            ]
 
     large = ratios.get((single["stage"], "large"), {})
     released = any(r["releases_gil"] and r["workload"] == "large" for r in result["rows"])

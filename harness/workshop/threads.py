@@ -19,10 +19,13 @@ the same number of calls on one shared workload, and reports the total calls per
 3. Time in rounds, as ``workshop.bench`` does: every round takes one sample of every
    (row, threads) in a shuffled order, gc off during a sample. A sample starts the
    threads behind a barrier and ends when the last one is done: total calls / wall time.
-   Also in the rounds: stage 4's time per call on the large workload from one thread,
-   sampled as ``workshop.bench`` does (the target: <= 10 ms, see ``TARGET_S``).
-4. For information, the same time per call in a subprocess with ``RAYON_NUM_THREADS=1``
-   (not interleaved with the rest): what the second core buys one call.
+4. One call, one thread: stage 4's time per call on the large workload (the target:
+   <= 10 ms, see ``TARGET_S``) with rayon's default pool and with ``RAYON_NUM_THREADS=1``,
+   which rayon reads once per process. So each has a child process, both built the same
+   way and asked for a sample in turn (the order reversed every other round); a sample
+   is a warm-up call, then calls back to back for ``--sample-seconds``. Both are timed
+   alike because a call right after other work or an idle gap is slower than back-to-back
+   calls, on either pool size. The ratio of the medians: what the second core buys a call.
 5. A short call beside a long one: the large workload's call, timed alone, then again and
    again from one thread while another thread's call lasts ``--long-seconds`` (one polygon
    repeated, every point at its center: every point tests every polygon). A call that
@@ -35,12 +38,11 @@ Writes ``threads.json`` and ``threads.md`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -50,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from workshop import REPO, RESULTS, bench, child_env, report, run, stages
+from workshop import REPO, RESULTS, bench, report, run, stages
 from workshop.workloads import CANONICAL
 
 LARGE = {"n_polygons": 100_000, "n_points": 10_000}
@@ -77,14 +79,6 @@ def gil_threshold(path: Path = GRID_RS) -> int | None:
 def minor_faults() -> int:
     """The process's minor page faults so far (memory the kernel maps on first touch)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def faults_per_call(subject: bench.Subject) -> float:
-    """Minor page faults per call in a loop of ``subject.number`` calls (not timed)."""
-    before = minor_faults()
-    for _ in range(subject.number):
-        subject.entry(subject.polygons, subject.points, bench.MAX_DIST)
-    return (minor_faults() - before) / subject.number
 
 
 def identities(result: Sequence[tuple[Any, Any]]) -> list[tuple[int, int]]:
@@ -163,19 +157,6 @@ class Concurrent:
                 self.samples.append(self.threads * self.number / spent)
 
 
-def single_call_samples(
-    stage: stages.Stage, workload: dict[str, int], rounds: int, sample_seconds: float
-) -> dict[str, Any]:
-    """The time per call on ``workload``, as in the rounds: warm-up, calibration, samples."""
-    seed = CANONICAL["seed"]
-    subject = bench.Subject(stage.name, stage.entry_point(), stage.workload(**workload, seed=seed))
-    subject.time(1)
-    subject.calibrate(sample_seconds)
-    for _ in range(rounds):
-        subject.sample()
-    return {**subject.summary(), "minor_faults_per_call": faults_per_call(subject)}
-
-
 def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = call()
@@ -241,30 +222,74 @@ def beside_long_call(
     return result
 
 
-def rayon_one(
-    stage: stages.Stage, workload: dict[str, int], rounds: int, sample_seconds: float
-) -> dict[str, Any]:
-    """The single call in a fresh interpreter with ``RAYON_NUM_THREADS=1``."""
-    # The stage's module may come from sys.path entries added at run time (the tests').
-    env = child_env(RAYON_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    size = f"{workload['n_polygons']}x{workload['n_points']}"
-    args = ["--single-call", "--stage", stage.name, "--large", size, "--rounds", str(rounds)]
-    args += ["--sample-seconds", repr(sample_seconds)]
-    try:
-        out = subprocess.run(
-            [sys.executable, "-m", "workshop.threads", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=600,
-            check=False,
+def call_child(stage_name: str, size: dict[str, int], sample_seconds: float) -> int:
+    """A child of ``one_call``: builds the workload, then answers ``sample`` with one sample
+    (a warm-up call, then calls back to back for ``sample_seconds``), anything else with
+    ``{}`` once the workload is built."""
+    stage = stages.get(stage_name)
+    reason = run.not_built(stage)
+    if reason is not None:
+        raise SystemExit(reason)
+    entry = stage.entry_point()
+    polygons, points = stage.workload(**size, seed=CANONICAL["seed"])
+
+    def answer(request: str) -> dict[str, Any]:
+        if request != "sample":
+            return {}
+        faults = minor_faults()
+        per_call, calls = bench.loop_sample(
+            lambda: entry(polygons, points, bench.MAX_DIST), sample_seconds, warm_up=True
         )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return {"rayon_threads": 1, "error": f"{type(err).__name__}: {err}"}
-    if out.returncode != 0:
-        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"rayon_threads": 1, "error": f"exit status {out.returncode}: {tail}"}
-    return {"rayon_threads": 1, **json.loads(out.stdout)}
+        # The warm-up call counts among the calls whose faults are counted.
+        faults_per_call = (minor_faults() - faults) / (calls + 1)
+        return {"per_call_s": per_call, "calls": calls, "minor_faults_per_call": faults_per_call}
+
+    return bench.serve(answer)
+
+
+def one_call(
+    stage: stages.Stage,
+    workload: dict[str, int],
+    pools: dict[str, dict[str, str]],
+    rounds: int,
+    sample_seconds: float,
+) -> dict[str, dict[str, Any]]:
+    """The time per call on ``workload`` in one child process per entry of ``pools`` (its
+    environment on top of this one's), asked for a sample in turn, the order reversed every
+    other round: ``{name: summary}``, or ``{"error": ...}`` if a child failed."""
+    size = f"{workload['n_polygons']}x{workload['n_points']}"
+    args = ("--stage", stage.name, "--large", size, "--sample-seconds", repr(sample_seconds))
+    answers: dict[str, list[dict[str, Any]]] = {name: [] for name in pools}
+    with contextlib.ExitStack() as stack:
+        try:
+            children = {
+                name: stack.enter_context(bench.Child("workshop.threads", *args, **env))
+                for name, env in pools.items()
+            }
+            for child in children.values():  # every workload built before the first sample
+                child.ask("ready")
+            for k in range(rounds):
+                order = list(children)
+                if k % 2:
+                    order.reverse()
+                for name in order:
+                    answers[name].append(children[name].ask("sample"))
+        except (OSError, RuntimeError) as err:
+            return {"error": f"{type(err).__name__}: {err}"}
+    summaries = {}
+    for name, found in answers.items():
+        per_call = [a["per_call_s"] for a in found]
+        q1, median, q3 = bench.quartiles(per_call)
+        summaries[name] = {
+            "median_s": median,
+            "q1_s": q1,
+            "q3_s": q3,
+            "samples": len(per_call),
+            "calls": [a["calls"] for a in found],
+            "sample_seconds": per_call,
+            "minor_faults_per_call": statistics.median(a["minor_faults_per_call"] for a in found),
+        }
+    return summaries
 
 
 def _row(stage: stages.Stage, workload: str, size: dict[str, int], check: bench.Row) -> dict:
@@ -314,7 +339,6 @@ def threads_bench(
         task = progress.add_task("workloads", total=len(plan))
         subjects: list[Any] = []
         by_row: list[list[Concurrent]] = []
-        single = None
         for (s, name, size), row in zip(plan, rows, strict=True):
             by_row.append([])
             progress.advance(task)
@@ -333,21 +357,19 @@ def threads_bench(
                 subject.number = calibration.number
                 by_row[-1].append(subject)
             subjects += by_row[-1]
-            if s is main_stage and name == "large":
-                single = bench.Subject(f"{s.name} {name} one call", entry, workload)
-                single.calibrate(sample_seconds)
-                subjects.append(single)
         task = progress.add_task(f"timing, {rounds} rounds", total=rounds * len(subjects))
         bench.interleave(
             subjects,
             rounds,
             lambda name: progress.update(task, advance=1, description=f"timing {name}"),
         )
-        if single is not None and single_rayon_one:
-            progress.update(task, description="one call, RAYON_NUM_THREADS=1 (subprocess)")
-            one = rayon_one(main_stage, large, rounds, sample_seconds)
-        else:
-            one = {"rayon_threads": 1, "error": "not measured"}
+        pools: dict[str, dict[str, str]] = {"rayon_default": {}}
+        if single_rayon_one:
+            pools["rayon_one"] = {"RAYON_NUM_THREADS": "1"}
+        timed_one_call = rows[0]["status"] == bench.OK and not any(s.wrong for s in by_row[0])
+        if timed_one_call:
+            progress.update(task, description="one call: rayon's default pool vs one thread")
+            one_call_times = one_call(main_stage, large, pools, rounds, sample_seconds)
         beside: dict[str, Any] = {"error": "not measured"}
         if rows[0]["status"] == bench.OK and long_seconds:
             progress.update(task, description="a short call beside a long one")
@@ -375,18 +397,17 @@ def threads_bench(
                 cell["vs_one_thread"] = cell["calls_per_s"] / base
 
     single_call: dict[str, Any] = {"stage": main_stage.name, **large, "target_s": TARGET_S}
-    if single is not None and not any(s.wrong for s in by_row[0]):
-        default = {"rayon_threads": os.environ.get("RAYON_NUM_THREADS") or env["cores"]}
-        single_call["rayon_default"] = {
-            **default,
-            **single.summary(),
-            "minor_faults_per_call": faults_per_call(single),
-        }
-        single_call["rayon_one"] = one
-        single_call["meets_target"] = single_call["rayon_default"]["median_s"] <= TARGET_S
-        if one.get("median_s"):
-            speedup = one["median_s"] / single_call["rayon_default"]["median_s"]
-            single_call["second_core_speedup"] = speedup
+    if timed_one_call and "error" in one_call_times:
+        single_call["error"] = one_call_times["error"]
+    elif timed_one_call:
+        default_threads = os.environ.get("RAYON_NUM_THREADS") or env["cores"]
+        default = {"rayon_threads": default_threads, **one_call_times["rayon_default"]}
+        one = one_call_times.get("rayon_one")
+        single_call["rayon_default"] = default
+        single_call["rayon_one"] = {"rayon_threads": 1, **(one or {"error": "not measured"})}
+        single_call["meets_target"] = default["median_s"] <= TARGET_S
+        if one is not None:
+            single_call["second_core_speedup"] = one["median_s"] / default["median_s"]
     env["load_average_end"] = os.getloadavg()[0]
 
     result = {
@@ -404,14 +425,14 @@ def threads_bench(
             "sample_target_s": sample_seconds,
             "sample": "N Python threads started behind a barrier, each making the row's "
             "calls_per_thread calls; total calls / wall time until the last one is done",
-            "order": "interleaved: each round takes one sample of every (row, threads) and "
-            "of the single-threaded time per call, shuffled",
-            "single_call": "one thread, a loop of calls lasting >= sample_target_s per sample "
-            "(as workshop.bench times): seconds per call",
+            "order": "interleaved: each round takes one sample of every (row, threads), shuffled",
+            "single_call": "seconds per call from one thread, in two child processes built "
+            "the same way, rayon's default pool (rayon_default) and RAYON_NUM_THREADS=1 "
+            "(rayon_one), after the rounds: each round one sample of each, the order reversed "
+            "every other round; a sample is one warm-up call, then calls back to back until "
+            "they last >= sample_target_s; second_core_speedup is the ratio of the medians",
             "check": "each stage against the baseline first; every thread's last answer "
             "against a single call's (the same point and polygon objects)",
-            "rayon_one": "the single call in a subprocess with RAYON_NUM_THREADS=1, "
-            "after the rounds (not interleaved)",
             "beside": "the large workload's call timed alone, then each call one thread "
             "starts while another thread's long call (one polygon repeated, every point at "
             "its center) runs; after the rounds",
@@ -456,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sample-seconds", type=float, default=0.1, help="one thread's sample (default 0.1)"
     )
     parser.add_argument(
-        "--no-rayon-one", action="store_true", help="skip the RAYON_NUM_THREADS=1 subprocess"
+        "--no-rayon-one", action="store_true", help="skip the RAYON_NUM_THREADS=1 child process"
     )
     parser.add_argument(
         "--long-seconds",
@@ -465,19 +486,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the long call beside the short ones (default {LONG_SECONDS}; 0: skip it)",
     )
     parser.add_argument(
-        "--single-call", action="store_true", help=argparse.SUPPRESS
-    )  # the subprocess: print the single-call samples as JSON
+        "--child", action="store_true", help=argparse.SUPPRESS
+    )  # a child of one_call: answers sample requests
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.sample_seconds <= 0:
         parser.error("--rounds must be >= 1 and --sample-seconds > 0")
-    if args.single_call:
-        stage = stages.get(args.stage)
-        reason = run.not_built(stage)
-        if reason is not None:
-            raise SystemExit(reason)
-        samples = single_call_samples(stage, args.large, args.rounds, args.sample_seconds)
-        print(json.dumps(samples))
-        return 0
+    if args.child:
+        return call_child(args.stage, args.large, args.sample_seconds)
     result = threads_bench(
         out=args.out,
         stage=args.stage,
