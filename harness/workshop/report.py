@@ -603,13 +603,14 @@ def pipeline_markdown(result: dict[str, Any]) -> str:
         "From a vertex table to pairs: the polygons as a pandas DataFrame, one row per vertex "
         "(`polygon`, `x`, `y`), the points as a DataFrame of `x`, `y`. Stage 4 builds a "
         "`Polygon` per polygon from its slices of the columns, then calls `main`; stage 5 "
-        "passes the columns and the offsets where each polygon starts. Stage 5 on one core: "
-        "a child process with `RAYON_NUM_THREADS=1`. Before the timing, stage 5's pairs were "
-        "checked equal to stage 4's at every size.",
+        "passes the columns and the offsets where each polygon starts. Two cores against one: "
+        "stage 5 in two child processes built alike, one with rayon's default pool and one "
+        "with `RAYON_NUM_THREADS=1`. Before the timing, stage 5's pairs were checked equal "
+        "to stage 4's at every size.",
         "",
-        "| polygons x points | vertices | stage 4 | stage 5 | stage 5, one core "
-        "| stage 5 vs stage 4 | two cores vs one | pairs |",
-        "|:--|--:|--:|--:|--:|--:|--:|--:|",
+        "| polygons x points | vertices | stage 4 | stage 5 | stage 5 (child), every core "
+        "| stage 5 (child), one core | stage 5 vs stage 4 | two cores vs one | pairs |",
+        "|:--|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in result["rows"]:
         size = f"{_size(r['n_polygons'])} x {_size(r['n_points'])}"
@@ -619,6 +620,7 @@ def pipeline_markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {size} | {r['vertices']:,} | {fmt_time(r['stage4']['median_s'])} | "
             f"{fmt_time(r['stage5']['median_s'])} | "
+            f"{_child_time(r, 'stage5_every_core')} | "
             f"{fmt_time(r['stage5_one_core']['median_s'])} | "
             f"{r['stage5_over_stage4']:,.0f}x | {r['two_cores_over_one']:.2f}x | "
             f"{r['pairs']:,}{same} |"
@@ -627,11 +629,16 @@ def pipeline_markdown(result: dict[str, Any]) -> str:
         "",
         f"Median of {m['rounds']} samples (fewer at 1M polygons) per pipeline and size; a "
         f"sample repeats the pipeline until it lasts {m['sample_target_s']:.2g} s, gc off. "
-        "The three are interleaved round by round. stage 5 vs stage 4: stage 4's median "
-        "divided by stage 5's; two cores vs one: stage 5's one-core median divided by its "
-        "median on every core.",
+        "The four are interleaved round by round. stage 5 vs stage 4: stage 4's median "
+        "divided by stage 5's; two cores vs one: the one-core child's median divided by the "
+        "every-core child's.",
     ]
     return "\n".join(lines + _measured_with("bench-pipeline", result))
+
+
+def _child_time(row: dict[str, Any], name: str) -> str:
+    """A child's median, or a dash in a set measured before that child was timed."""
+    return fmt_time(row[name]["median_s"]) if name in row else "–"
 
 
 def outliers_markdown(result: dict[str, Any]) -> str:
