@@ -76,8 +76,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 .SECONDEXPANSION:
+# Stage 5 reuses stage 4's search (a Rust dependency): an edit there rebuilds it too.
+DEPS_stage5_columns := stages/stage4_grid
+DEPS_stage5 := $(DEPS_stage5_columns)
 $(VENV)/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock \
-		$$(shell find stages/$$* stages/common -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' \))
+		$$(shell find stages/$$* $$(DEPS_$$*) stages/common -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' \))
 	@if compgen -G 'target/$(CARGO_PROFILE)/.fingerprint/pyo3-*' > /dev/null; then \
 		echo "building stages/$* (maturin develop, cargo profile $(CARGO_PROFILE))"; \
 	else echo "building stages/$* (maturin develop): the first Rust build also compiles the" \
@@ -103,7 +106,7 @@ build: $(STAGE_STAMPS) ## rebuild the stage crates whose sources changed (run af
 WHEEL_STAGES = $(if $(filter file undefined,$(origin STAGE)),stage4 stage5,stage$(patsubst stage%,%,$(STAGE)))
 WHEEL_STAMP = $(WHEEL_STAGES:%=dist/.built-%)
 dist/.built-%: $(VENV)/.installed Cargo.toml Cargo.lock pyproject.toml \
-		$$(shell find $$(wildcard stages/$$*_*) stages/common python_baseline harness/workshop \
+		$$(shell find $$(wildcard stages/$$*_*) $$(DEPS_$$*) stages/common python_baseline harness/workshop \
 			-type f \( -name '*.rs' -o -name '*.toml' -o -name '*.py' -o -name '*.pyi' \))
 	$(PY) -m workshop.wheel build --stage $*
 	touch $@
