@@ -314,15 +314,18 @@ def exact_area_float(x: Sequence[float], y: Sequence[float]) -> float:
 def area_error_bound(x: Sequence[float], y: Sequence[float]) -> Fraction:
     """How far from the exact area a float64 shoelace area can be, whatever the summation
     order and fused or not: each dot of n products is within ``n u / (1 - n u)`` of the
-    sum of their absolute values (u = 2**-53), plus one rounding of the difference."""
+    sum of their absolute values (u = 2**-53), plus one rounding of the difference. A
+    product below the normal range (subnormal, or 0) is off by up to half the smallest
+    subnormal instead, whatever its size: n of them per dot, and the halving's."""
     xs, ys = [Fraction(float(v)) for v in x], [Fraction(float(v)) for v in y]
     n = len(xs)
-    u = Fraction(1, 2**53)
+    u, tiny = Fraction(1, 2**53), Fraction(1, 2**1074)
     gamma = n * u / (1 - n * u)
     magnitude = sum(
         (abs(xs[i] * ys[i - 1]) + abs(ys[i] * xs[i - 1]) for i in range(n)), Fraction(0)
     )
-    return (gamma * magnitude * (1 + u)) / 2 + u * exact_area(x, y)
+    underflow = (n + 1) * tiny
+    return (gamma * magnitude * (1 + u)) / 2 + u * exact_area(x, y) + underflow
 
 
 def _exactly_close(center: Any, point: Any, max_dist: float) -> bool:
