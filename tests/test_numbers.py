@@ -202,6 +202,9 @@ def test_unit_tests_and_docs_are_not_a_stages_code() -> None:
     paths = machines.code_paths(stages.get("stage1"))
     assert "stages/stage1_getattr" in paths and "stages/common" in paths
     assert "python_baseline/poly_match" in paths and "requirements.lock" in paths
+    # Stage 5 links stage 4's search: a change there changes stage 5's numbers.
+    assert "stages/stage4_grid" in machines.code_paths(stages.get("stage5"))
+    assert "stages/stage4_grid" not in machines.code_paths(stages.get("stage3"))
     assert ":(exclude)*.md" in machines.NOT_CODE
     lock = "numpy==2.4.6 ; python_full_version >= '3.11'\n    # via x\nruff==0.15.0\n"
     assert machines._code("requirements.lock", lock) == machines._code(

@@ -130,6 +130,8 @@ BASELINE = ["python_baseline/poly_match", "requirements.lock"]
 # Compiled into every Rust stage: the shared crate, the workspace's profiles and pins.
 RUST = ["stages/common", "stages/workspace-hack", "Cargo.toml", "Cargo.lock"]
 NOT_CODE = [":(exclude)*.md", ":(exclude,glob)**/tests/**"]
+# `stage4_grid = { path = "../stage4_grid" }` in a stage crate's Cargo.toml.
+STAGE_PATH_DEPENDENCY = re.compile(r'path\s*=\s*"\.\./(stage\d[^"/]*)"')
 # Of requirements.lock, the pins of what the timed code imports: a tool added to the lock
 # (a linter, a linker) changes no number.
 RUNTIME = re.compile(r"^(numpy|scipy|numba|llvmlite)==.*$", re.M)
@@ -155,7 +157,7 @@ def python_file(module: str) -> str:
 def code_paths(stage: stages.Stage) -> list[str]:
     """The files whose change changes ``stage``'s numbers (git pathspecs)."""
     if stage.crate:
-        own = [f"stages/{stage.crate}", *RUST]
+        own = [f"stages/{stage.crate}", *stage_dependencies(stage.crate), *RUST]
     elif python_file(stage.module) == BASELINE[0]:
         own = []  # the baseline imports none of the rivals' shared files
     else:
@@ -167,6 +169,13 @@ def code_paths(stage: stages.Stage) -> list[str]:
         ]
         own = [python_file(stage.module), *shared]
     return sorted(set(own + BASELINE))
+
+
+def stage_dependencies(crate: str) -> list[str]:
+    """The other stage crates ``crate`` links (stage 5 reuses stage 4's search), from the
+    path dependencies in its Cargo.toml."""
+    manifest = (REPO / "stages" / crate / "Cargo.toml").read_text()
+    return sorted(f"stages/{name}" for name in STAGE_PATH_DEPENDENCY.findall(manifest))
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[str]:

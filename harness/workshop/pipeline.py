@@ -133,58 +133,56 @@ def measure(
     rows = []
     # Two cores against one: both in a child process built the same way, so the ratio
     # compares the pools alone (the parent has stage 4's objects and state besides).
-    every_core = bench.Child("workshop.pipeline")
-    one_core = bench.Child("workshop.pipeline", RAYON_NUM_THREADS="1")
-    try:
-        with bench.progress_bar(quiet) as progress:
-            task = progress.add_task("pipeline", total=len(sizes) * (rounds + 1))
-            for label, n_polygons, n_points in sizes:
-                progress.update(task, description=f"{label}: tables")
-                vertices, points = tables(n_polygons, n_points)
-                row: dict[str, Any] = {
-                    "size": label,
-                    "n_polygons": n_polygons,
-                    "n_points": n_points,
-                    "vertices": len(vertices),
-                }
-                progress.update(task, advance=1, description=f"{label}: checking picks")
-                row.update(check(vertices, points))
-                runs = {
-                    "stage4": lambda v=vertices, p=points: stage4_pipeline(v, p),
-                    "stage5": lambda v=vertices, p=points: stage5_pipeline(v, p),
-                }
-                samples: dict[str, list[float]] = {
-                    "stage4": [],
-                    "stage5": [],
-                    "stage5_every_core": [],
-                    "stage5_one_core": [],
-                }
-                children = {"stage5_every_core": every_core, "stage5_one_core": one_core}
-                n = rounds if n_polygons < 1_000_000 else max(3, rounds - 2)
-                for k in range(n):
-                    order = list(samples)
-                    if k % 2:
-                        order.reverse()
-                    for name in order:
-                        progress.update(task, description=f"{label}: {name}")
-                        if name in children:
-                            samples[name].append(children[name].ask(label)["per_call_s"])
-                        else:
-                            per_call = bench.loop_sample(runs[name], SAMPLE_SECONDS)[0]
-                            samples[name].append(per_call)
-                    progress.update(task, advance=rounds / n)
-                for name, values in samples.items():
-                    q1, median, q3 = bench.quartiles(values)
-                    row[name] = {"median_s": median, "q1_s": q1, "q3_s": q3, "samples": values}
-                row["stage5_over_stage4"] = row["stage4"]["median_s"] / row["stage5"]["median_s"]
-                row["two_cores_over_one"] = (
-                    row["stage5_one_core"]["median_s"] / row["stage5_every_core"]["median_s"]
-                )
-                rows.append(row)
-                del vertices, points, runs
-    finally:
-        every_core.close()
-        one_core.close()
+    with (
+        bench.Child("workshop.pipeline") as every_core,
+        bench.Child("workshop.pipeline", RAYON_NUM_THREADS="1") as one_core,
+        bench.progress_bar(quiet) as progress,
+    ):
+        task = progress.add_task("pipeline", total=len(sizes) * (rounds + 1))
+        for label, n_polygons, n_points in sizes:
+            progress.update(task, description=f"{label}: tables")
+            vertices, points = tables(n_polygons, n_points)
+            row: dict[str, Any] = {
+                "size": label,
+                "n_polygons": n_polygons,
+                "n_points": n_points,
+                "vertices": len(vertices),
+            }
+            progress.update(task, advance=1, description=f"{label}: checking picks")
+            row.update(check(vertices, points))
+            runs = {
+                "stage4": lambda v=vertices, p=points: stage4_pipeline(v, p),
+                "stage5": lambda v=vertices, p=points: stage5_pipeline(v, p),
+            }
+            samples: dict[str, list[float]] = {
+                "stage4": [],
+                "stage5": [],
+                "stage5_every_core": [],
+                "stage5_one_core": [],
+            }
+            children = {"stage5_every_core": every_core, "stage5_one_core": one_core}
+            n = rounds if n_polygons < 1_000_000 else max(3, rounds - 2)
+            for k in range(n):
+                order = list(samples)
+                if k % 2:
+                    order.reverse()
+                for name in order:
+                    progress.update(task, description=f"{label}: {name}")
+                    if name in children:
+                        samples[name].append(children[name].ask(label)["per_call_s"])
+                    else:
+                        per_call = bench.loop_sample(runs[name], SAMPLE_SECONDS)[0]
+                        samples[name].append(per_call)
+                progress.update(task, advance=rounds / n)
+            for name, values in samples.items():
+                q1, median, q3 = bench.quartiles(values)
+                row[name] = {"median_s": median, "q1_s": q1, "q3_s": q3, "samples": values}
+            row["stage5_over_stage4"] = row["stage4"]["median_s"] / row["stage5"]["median_s"]
+            row["two_cores_over_one"] = (
+                row["stage5_one_core"]["median_s"] / row["stage5_every_core"]["median_s"]
+            )
+            rows.append(row)
+            del vertices, points, runs
     env["load_average_end"] = os.getloadavg()[0]
     return {
         "schema": 1,
