@@ -87,6 +87,17 @@ def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     return q1, statistics.median(values), q3
 
 
+def quartile_fields(per_call: Sequence[float]) -> dict[str, float]:
+    """The median and quartiles of samples (seconds per call), as the JSON holds them."""
+    q1, median, q3 = quartiles(per_call)
+    return {"median_s": median, "q1_s": q1, "q3_s": q3}
+
+
+def in_turn(names: Sequence[str], k: int) -> list[str]:
+    """Round ``k``'s order: ``names``, reversed every other round, so none always goes first."""
+    return list(names) if k % 2 == 0 else list(reversed(names))
+
+
 @dataclass
 class Row:
     """One line of the table: a stage, whether it was timed, and its numbers (seconds)."""
@@ -212,11 +223,8 @@ class Subject:
 
     def summary(self) -> dict[str, Any]:
         """The samples' median and quartiles (seconds per call), as the JSON holds them."""
-        q1, median, q3 = quartiles(self.samples)
         return {
-            "median_s": median,
-            "q1_s": q1,
-            "q3_s": q3,
+            **quartile_fields(self.samples),
             "samples": len(self.samples),
             "calls_per_sample": self.number,
             "sample_seconds": self.samples,

@@ -163,10 +163,7 @@ def measure(
             children = {"stage5_every_core": every_core, "stage5_one_core": one_core}
             n = rounds if n_polygons < 1_000_000 else max(3, rounds - 2)
             for k in range(n):
-                order = list(samples)
-                if k % 2:
-                    order.reverse()
-                for name in order:
+                for name in bench.in_turn(list(samples), k):
                     progress.update(task, description=f"{label}: {name}")
                     if name in children:
                         samples[name].append(children[name].ask(label)["per_call_s"])
@@ -175,8 +172,7 @@ def measure(
                         samples[name].append(per_call)
                 progress.update(task, advance=rounds / n)
             for name, values in samples.items():
-                q1, median, q3 = bench.quartiles(values)
-                row[name] = {"median_s": median, "q1_s": q1, "q3_s": q3, "samples": values}
+                row[name] = {**bench.quartile_fields(values), "samples": values}
             row["stage5_over_stage4"] = row["stage4"]["median_s"] / row["stage5"]["median_s"]
             row["two_cores_over_one"] = (
                 row["stage5_one_core"]["median_s"] / row["stage5_every_core"]["median_s"]

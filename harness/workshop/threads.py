@@ -269,21 +269,15 @@ def one_call(
             for child in children.values():  # every workload built before the first sample
                 child.ask("ready")
             for k in range(rounds):
-                order = list(children)
-                if k % 2:
-                    order.reverse()
-                for name in order:
+                for name in bench.in_turn(list(children), k):
                     answers[name].append(children[name].ask("sample"))
         except (OSError, RuntimeError) as err:
             return {"error": f"{type(err).__name__}: {err}"}
     summaries = {}
     for name, found in answers.items():
         per_call = [a["per_call_s"] for a in found]
-        q1, median, q3 = bench.quartiles(per_call)
         summaries[name] = {
-            "median_s": median,
-            "q1_s": q1,
-            "q3_s": q3,
+            **bench.quartile_fields(per_call),
             "samples": len(per_call),
             "calls": [a["calls"] for a in found],
             "sample_seconds": per_call,
