@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {n: [] for n in names}
     loaded: dict[str, str] = {}
     for k in range(args.samples):
-        for n in names if k % 2 == 0 else reversed(names):
+        for n in bench.in_turn(names, k):
             ms, loaded[n] = sample(by_name[n], args.seconds)
             times[n].append(ms)
         print(f"round {k + 1}/{args.samples}: " + ", ".join(
