@@ -219,7 +219,7 @@ def outliers_values(result: dict[str, Any]) -> dict[str, str]:
 
 
 def pipeline_values(result: dict[str, Any]) -> dict[str, str]:
-    """``pipeline.SIZE.{stage4,stage5,stage5_one_core,vs_stage4,two_cores}``."""
+    """``pipeline.SIZE.{stage4,stage5,stage5_one_core,vs_stage4,two_cores,two_cores_call}``."""
     values = {"pipeline.cpu": cpu_label(result["env"])}
     for row in result["rows"]:
         key = f"pipeline.{row['size']}"
@@ -227,6 +227,8 @@ def pipeline_values(result: dict[str, Any]) -> dict[str, str]:
             values[f"{key}.{name}"] = fmt_time(row[name]["median_s"])
         values[f"{key}.vs_stage4"] = fmt_speedup(row["stage5_over_stage4"])
         values[f"{key}.two_cores"] = f"{row['two_cores_over_one']:.2f}x"
+        if "call_two_cores_over_one" in row:
+            values[f"{key}.two_cores_call"] = f"{row['call_two_cores_over_one']:.2f}x"
     return values
 
 

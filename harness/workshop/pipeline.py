@@ -12,15 +12,17 @@ Real polygons arrive as a table, one row per vertex (a pandas DataFrame with the
 - stage 5 again, in two child processes built alike: rayon's default pool (every core)
   and ``RAYON_NUM_THREADS=1`` (one core). A process that has just done other work runs a
   call slower than one that only repeats it, so the cores are compared between the two
-  children, not against this process.
+  children, not against this process. Each child also times stage 5's call alone, the
+  offsets computed before: the pipeline's numpy step runs on one core whatever the pool,
+  and the call alone shows what the second core gives stage 5 itself.
 
 At the canonical size and at 5k x 20k, 100k x 10k and 1M x 100k (the canonical density).
 The tables are built before the timing. Each size's picks are checked first: stage 5's
 polygon for every point must be stage 4's (both rank the same exact areas). Then the four
 are timed in interleaved rounds (the children's samples between the parent's), each sample
-one pipeline (several at the small sizes), gc off, and the medians compared: stage 4 over
-stage 5 (this process), and stage 5's one core over every core (the children). About three
-minutes on 2 cores.
+one pipeline (several at the small sizes; the children's, several at every size), gc off,
+and the medians compared: stage 4 over stage 5 (this process), and stage 5's one core over
+every core (the children). About three minutes on 2 cores.
 
 Writes ``pipeline.json`` and ``pipeline.md`` into ``--out``.
 """
@@ -47,6 +49,9 @@ SIZES: tuple[tuple[str, int, int], ...] = (
 )
 ROUNDS = 5  # samples per pipeline and size; fewer at the largest (stage 4 takes seconds)
 SAMPLE_SECONDS = 0.05  # a sample loops until it lasts this long (at the small sizes)
+# The children's samples, for the cores' ratio: several calls even at 1M x 100k, where one
+# call alone can be a fifth slower or faster than the next.
+CORES_SAMPLE_SECONDS = 0.5
 
 
 def tables(n_polygons: int, n_points: int) -> tuple[Any, Any]:
@@ -99,8 +104,18 @@ def stage5_pipeline(vertices: Any, points: Any) -> tuple[np.ndarray, np.ndarray]
 # --- a child: builds the tables once, times a sample when asked ----------------
 
 
+def call_arguments(vertices: Any, points: Any) -> tuple[Any, ...]:
+    """Stage 5's arguments, the offsets computed: the call alone, without the pipeline's
+    numpy step (which runs on one core whatever the pool)."""
+    starts = offsets(vertices["polygon"].to_numpy())
+    return vertices["x"], vertices["y"], starts, points[["x", "y"]].to_numpy()
+
+
 def child() -> int:
-    """A child (one core or every core): answers each ``label`` line with a sample of stage 5."""
+    """A child (one core or every core): answers each ``label`` line with a sample of stage
+    5's pipeline and one of its call alone."""
+    from poly_match_stage5 import main
+
     built: dict[str, tuple[Any, Any]] = {}
     sizes = {label: (n, m) for label, n, m in SIZES}
 
@@ -108,10 +123,12 @@ def child() -> int:
         if label not in built:
             built.clear()
             built[label] = tables(*sizes[label])
+        arguments = call_arguments(*built[label])
         # An untimed call first: each child sits idle while the others take their samples.
         run = lambda: stage5_pipeline(*built[label])  # noqa: E731
-        per_call, calls = bench.loop_sample(run, SAMPLE_SECONDS, warm_up=True)
-        return {"per_call_s": per_call, "calls": calls}
+        per_call, calls = bench.loop_sample(run, CORES_SAMPLE_SECONDS, warm_up=True)
+        call_alone = bench.loop_sample(lambda: main(*arguments), CORES_SAMPLE_SECONDS, True)
+        return {"per_call_s": per_call, "calls": calls, "call_alone_s": call_alone[0]}
 
     return bench.serve(answer)
 
@@ -161,12 +178,16 @@ def measure(
                 "stage5_one_core": [],
             }
             children = {"stage5_every_core": every_core, "stage5_one_core": one_core}
+            # Each child's answer also times the call alone: stage5_call_every_core, ...
+            samples.update({name.replace("5_", "5_call_"): [] for name in children})
             n = rounds if n_polygons < 1_000_000 else max(3, rounds - 2)
             for k in range(n):
-                for name in bench.in_turn(list(samples), k):
+                for name in bench.in_turn(["stage4", "stage5", *children], k):
                     progress.update(task, description=f"{label}: {name}")
                     if name in children:
-                        samples[name].append(children[name].ask(label)["per_call_s"])
+                        answer = children[name].ask(label)
+                        samples[name].append(answer["per_call_s"])
+                        samples[name.replace("5_", "5_call_")].append(answer["call_alone_s"])
                     else:
                         per_call = bench.loop_sample(runs[name], SAMPLE_SECONDS)[0]
                         samples[name].append(per_call)
@@ -176,6 +197,9 @@ def measure(
             row["stage5_over_stage4"] = row["stage4"]["median_s"] / row["stage5"]["median_s"]
             row["two_cores_over_one"] = (
                 row["stage5_one_core"]["median_s"] / row["stage5_every_core"]["median_s"]
+            )
+            row["call_two_cores_over_one"] = (
+                row["stage5_call_one_core"]["median_s"] / row["stage5_call_every_core"]["median_s"]
             )
             rows.append(row)
             del vertices, points, runs
@@ -187,9 +211,11 @@ def measure(
             **bench.TIMING,
             "rounds": rounds,
             "sample_target_s": SAMPLE_SECONDS,
+            "cores_sample_target_s": CORES_SAMPLE_SECONDS,
             "order": "interleaved: each round times stage 4 and stage 5 (this process), then "
             "stage 5 in two child processes built alike, one with rayon's default pool and one "
-            "with RAYON_NUM_THREADS=1, the order reversed every other round",
+            "with RAYON_NUM_THREADS=1, the order reversed every other round; each child times "
+            "the pipeline, then the call alone (the offsets computed before)",
             "pipeline": "from the vertex and points DataFrames to the pairs; the tables are "
             "built before the timing",
         },
