@@ -367,6 +367,12 @@ def floor_row(stage: Row | None, directory: Path) -> Row:
     row.status = OK
     mtime = datetime.fromtimestamp(estimates.stat().st_mtime, timezone.utc)
     row.extra["measured_at"] = mtime.isoformat(timespec="seconds")
+    # The search at 100k x 10k on one thread and on every thread (no Python in the call).
+    for threads in ("one_thread", "every_thread"):
+        large = directory.parent.parent / f"floor_100k_10k_{threads}" / "new" / "estimates.json"
+        if large.exists():
+            median = json.loads(large.read_text())["median"]["point_estimate"] * 1e-9
+            row.extra[f"large_{threads}_s"] = median
     row.detail = f"criterion, {row.extra['measured_at']}; not interleaved with the others"
     return row
 

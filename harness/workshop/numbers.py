@@ -106,6 +106,11 @@ def bench_values(result: dict[str, Any]) -> dict[str, str]:
         values[f"{key}.whole20"] = f"{1 / (0.8 + 0.2 / s['speedup']):.2f}"
         if s.get("first_call_s") is not None:
             values[f"{key}.first_call"] = fmt_time(s["first_call_s"])
+        if s.get("large_one_thread_s") and s.get("large_every_thread_s"):
+            one, every = s["large_one_thread_s"], s["large_every_thread_s"]
+            values[f"{key}.large_one_thread"] = fmt_time(one)
+            values[f"{key}.large_every_thread"] = fmt_time(every)
+            values[f"{key}.large_second_core"] = f"{one / every:.2f}x"
     return values
 
 

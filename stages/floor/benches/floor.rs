@@ -3,8 +3,10 @@
 //!
 //! Run with `make bench-rust`: it writes the canonical workload as text
 //! (`python -m workshop.workloads FILE`) and points POLY_MATCH_WORKLOAD at it,
-//! so Rust and Python time the same polygons and points.
-//! Result: target/criterion/stage4/floor_canonical/new/estimates.json.
+//! so Rust and Python time the same polygons and points; and 100k polygons x
+//! 10k points (POLY_MATCH_LARGE_WORKLOAD), on every thread, then again on one
+//! (RAYON_NUM_THREADS=1): what a second core gives the search with no Python.
+//! Results: target/criterion/stage4/*/new/estimates.json.
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -13,17 +15,12 @@ use std::convert::Infallible;
 
 use stage4_grid::{Site, grid, select};
 
-/// The workload file (format: `workshop.workloads.write_text`), as sites and points.
-fn load_workload() -> (Vec<Site>, Vec<[f64; 2]>) {
-    let Ok(path) = std::env::var("POLY_MATCH_WORKLOAD") else {
-        eprintln!(
-            "POLY_MATCH_WORKLOAD is not set: run `make bench-rust`, or set it to a file \
-             written by `python -m workshop.workloads FILE`"
-        );
-        std::process::exit(2);
-    };
+/// The workload file named by the variable `var` (format:
+/// `workshop.workloads.write_text`), as sites and points; None if it is not set.
+fn load_workload(var: &str) -> Option<(Vec<Site>, Vec<[f64; 2]>)> {
+    let path = std::env::var(var).ok()?;
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| fail(&path, &err.to_string()));
-    parse(&text).unwrap_or_else(|err| fail(&path, &err))
+    Some(parse(&text).unwrap_or_else(|err| fail(&path, &err)))
 }
 
 fn fail(path: &str, why: &str) -> ! {
@@ -92,7 +89,13 @@ fn plain_loop(sites: &[Site], points: &[[f64; 2]], max_dist: f64) -> Vec<(usize,
 }
 
 fn floor(c: &mut Criterion) {
-    let (sites, points) = load_workload();
+    let Some((sites, points)) = load_workload("POLY_MATCH_WORKLOAD") else {
+        eprintln!(
+            "POLY_MATCH_WORKLOAD is not set: run `make bench-rust`, or set it to a file \
+             written by `python -m workshop.workloads FILE`"
+        );
+        std::process::exit(2);
+    };
     let picks = grid_select(&sites, &points, 10.0);
     assert_eq!(
         picks,
@@ -113,6 +116,18 @@ fn floor(c: &mut Criterion) {
     group.bench_function("plain_loop_canonical", |b| {
         b.iter(|| plain_loop(black_box(&sites), black_box(&points), black_box(10.0)))
     });
+    if let Some((sites, points)) = load_workload("POLY_MATCH_LARGE_WORKLOAD") {
+        // The size `make bench-threads` times `main` at, here with no GIL and no Python
+        // objects, on rayon's pool: every core, or one where RAYON_NUM_THREADS=1.
+        let threads = match std::env::var("RAYON_NUM_THREADS").as_deref() {
+            Ok("1") => "one_thread",
+            _ => "every_thread",
+        };
+        group.sample_size(20);
+        group.bench_function(format!("floor_100k_10k_{threads}"), |b| {
+            b.iter(|| grid_select(black_box(&sites), black_box(&points), black_box(10.0)))
+        });
+    }
     group.finish();
 }
 
