@@ -127,7 +127,7 @@ def child() -> int:
         # An untimed call first: each child sits idle while the others take their samples.
         run = lambda: stage5_pipeline(*built[label])  # noqa: E731
         per_call, calls = bench.loop_sample(run, CORES_SAMPLE_SECONDS, warm_up=True)
-        call_alone = bench.loop_sample(lambda: main(*arguments), CORES_SAMPLE_SECONDS, True)
+        call_alone = bench.loop_sample(lambda: main(*arguments), CORES_SAMPLE_SECONDS, warm_up=True)
         return {"per_call_s": per_call, "calls": calls, "call_alone_s": call_alone[0]}
 
     return bench.serve(answer)
