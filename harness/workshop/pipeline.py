@@ -116,16 +116,17 @@ def child() -> int:
     5's pipeline and one of its call alone."""
     from poly_match_stage5 import main
 
-    built: dict[str, tuple[Any, Any]] = {}
+    built: dict[str, tuple[tuple[Any, Any], tuple[Any, ...]]] = {}
     sizes = {label: (n, m) for label, n, m in SIZES}
 
     def answer(label: str) -> dict[str, Any]:
         if label not in built:
             built.clear()
-            built[label] = tables(*sizes[label])
-        arguments = call_arguments(*built[label])
+            vertices, points = tables(*sizes[label])
+            built[label] = (vertices, points), call_arguments(vertices, points)
+        table, arguments = built[label]
         # An untimed call first: each child sits idle while the others take their samples.
-        run = lambda: stage5_pipeline(*built[label])  # noqa: E731
+        run = lambda: stage5_pipeline(*table)  # noqa: E731
         per_call, calls = bench.loop_sample(run, CORES_SAMPLE_SECONDS, warm_up=True)
         call_alone = bench.loop_sample(lambda: main(*arguments), CORES_SAMPLE_SECONDS, warm_up=True)
         return {"per_call_s": per_call, "calls": calls, "call_alone_s": call_alone[0]}
@@ -178,8 +179,9 @@ def measure(
                 "stage5_one_core": [],
             }
             children = {"stage5_every_core": every_core, "stage5_one_core": one_core}
-            # Each child's answer also times the call alone: stage5_call_every_core, ...
-            samples.update({name.replace("5_", "5_call_"): [] for name in children})
+            # Each child's answer also times the call alone.
+            call_alone = {name: name.replace("stage5_", "stage5_call_") for name in children}
+            samples.update({call: [] for call in call_alone.values()})
             n = rounds if n_polygons < 1_000_000 else max(3, rounds - 2)
             for k in range(n):
                 for name in bench.in_turn(["stage4", "stage5", *children], k):
@@ -187,7 +189,7 @@ def measure(
                     if name in children:
                         answer = children[name].ask(label)
                         samples[name].append(answer["per_call_s"])
-                        samples[name.replace("5_", "5_call_")].append(answer["call_alone_s"])
+                        samples[call_alone[name]].append(answer["call_alone_s"])
                     else:
                         per_call = bench.loop_sample(runs[name], SAMPLE_SECONDS)[0]
                         samples[name].append(per_call)
