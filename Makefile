@@ -130,22 +130,22 @@ wheel-debian: $(WHEEL_STAMP) ## the wheel's answers on Debian sid's CPython (3.1
 # --- benchmarks --------------------------------------------------------------
 
 # The Rust-only floor of stage 4: criterion times the pure-Rust core on the
-# canonical workload, written out by Python so both sides see the same data.
-# Result: target/criterion/stage4/floor_canonical/new/estimates.json (nanoseconds).
+# canonical workload, written out by Python so both sides see the same data, and its
+# search at 100k x 10k on every thread, then on one (rayon reads RAYON_NUM_THREADS once
+# per process, hence a second run). Results: target/criterion/stage4/*/new/estimates.json.
 # Criterion compares every run with the one before and calls a difference on a busy
 # machine a regression; this number stands alone, so the previous run is removed first.
+FLOOR_BENCH = $(LINK_LIBPYTHON) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
+	POLY_MATCH_LARGE_WORKLOAD=$(CURDIR)/build/large-workload.txt \
+	cargo bench --profile $(CARGO_PROFILE) -p floor --bench floor
 .PHONY: bench-rust
 bench-rust: $(VENV)/.installed ## criterion: stage 4's Rust-only floor (no Python), and its search at 100k x 10k on 1 thread vs all
 	mkdir -p build
 	$(PY) -m workshop.workloads build/canonical-workload.txt
 	$(PY) -m workshop.workloads build/large-workload.txt --polygons 100000 --points 10000
 	rm -rf target/criterion/stage4
-	$(LINK_LIBPYTHON) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
-		POLY_MATCH_LARGE_WORKLOAD=$(CURDIR)/build/large-workload.txt \
-		cargo bench --profile $(CARGO_PROFILE) -p floor --bench floor
-	$(LINK_LIBPYTHON) POLY_MATCH_WORKLOAD=$(CURDIR)/build/canonical-workload.txt \
-		POLY_MATCH_LARGE_WORKLOAD=$(CURDIR)/build/large-workload.txt RAYON_NUM_THREADS=1 \
-		cargo bench --profile $(CARGO_PROFILE) -p floor --bench floor -- floor_100k_10k
+	$(FLOOR_BENCH)
+	RAYON_NUM_THREADS=1 $(FLOOR_BENCH) -- floor_100k_10k
 
 # Every stage checked against the baseline, then the built ones timed side by side in
 # one run (interleaved rounds, medians). A wrong answer fails it; a stage not built yet

@@ -341,6 +341,11 @@ def criterion_dir() -> Path:
     return (Path(target) if target else REPO / "target") / "criterion"
 
 
+def criterion_median_s(estimates: Path) -> float:
+    """Criterion's own median (as `cargo bench` quotes it) from an ``estimates.json``, in s."""
+    return json.loads(estimates.read_text())["median"]["point_estimate"] * 1e-9
+
+
 def floor_row(stage: Row | None, directory: Path) -> Row:
     """Criterion's median for the pure-Rust core of stage 4, on the canonical workload."""
     row = Row(FLOOR_NAME, FLOOR_TITLE, status=NOT_MEASURED, source="criterion")
@@ -354,14 +359,13 @@ def floor_row(stage: Row | None, directory: Path) -> Row:
     if not estimates.exists():
         row.detail = f"not timed here yet (no {shown(estimates)}): `make bench-rust` times it"
         return row
-    median_ns = json.loads(estimates.read_text())["median"]["point_estimate"]
     sample = directory / "sample.json"
     if sample.exists():
         data = json.loads(sample.read_text())
         per_iter = [t / i for t, i in zip(data["times"], data["iters"], strict=True)]
         row.sample_seconds = [ns * 1e-9 for ns in per_iter]
         row.summarize()
-    row.median = median_ns * 1e-9  # criterion's own median, as quoted by `cargo bench`
+    row.median = criterion_median_s(estimates)
     row.q1 = row.q1 if row.q1 is not None else row.median
     row.q3 = row.q3 if row.q3 is not None else row.median
     row.status = OK
@@ -371,8 +375,7 @@ def floor_row(stage: Row | None, directory: Path) -> Row:
     for threads in ("one_thread", "every_thread"):
         large = directory.parent.parent / f"floor_100k_10k_{threads}" / "new" / "estimates.json"
         if large.exists():
-            median = json.loads(large.read_text())["median"]["point_estimate"] * 1e-9
-            row.extra[f"large_{threads}_s"] = median
+            row.extra[f"large_{threads}_s"] = criterion_median_s(large)
     row.detail = f"criterion, {row.extra['measured_at']}; not interleaved with the others"
     return row
 

@@ -94,21 +94,20 @@ def stage4_pipeline(vertices: Any, points: Any) -> list[tuple[Any, Any]]:
     return main(stage4_polygons(vertices), points[["x", "y"]].to_numpy())
 
 
+def call_arguments(vertices: Any, points: Any) -> tuple[Any, ...]:
+    """Stage 5's arguments from the tables: the columns, and the offsets (a numpy step that
+    runs on one core whatever the pool)."""
+    starts = offsets(vertices["polygon"].to_numpy())
+    return vertices["x"], vertices["y"], starts, points[["x", "y"]].to_numpy()
+
+
 def stage5_pipeline(vertices: Any, points: Any) -> tuple[np.ndarray, np.ndarray]:
     from poly_match_stage5 import main
 
-    starts = offsets(vertices["polygon"].to_numpy())
-    return main(vertices["x"], vertices["y"], starts, points[["x", "y"]].to_numpy())
+    return main(*call_arguments(vertices, points))
 
 
 # --- a child: builds the tables once, times a sample when asked ----------------
-
-
-def call_arguments(vertices: Any, points: Any) -> tuple[Any, ...]:
-    """Stage 5's arguments, the offsets computed: the call alone, without the pipeline's
-    numpy step (which runs on one core whatever the pool)."""
-    starts = offsets(vertices["polygon"].to_numpy())
-    return vertices["x"], vertices["y"], starts, points[["x", "y"]].to_numpy()
 
 
 def child() -> int:
